@@ -1,0 +1,41 @@
+# Two commands for students (make lab, make test), one for instructors (make assignments).
+# Every target creates or updates the virtual environment first when needed.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(abspath $(VENV))/bin
+STAMP  := $(VENV)/.rnnlab-installed
+# Where a CPU-only torch comes from when pip has no local wheel (see README).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+PORT   ?= 8888
+
+# nbgrader calls `alembic` and starts kernels by name: both must come from the venv.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: env lab test assignments bench clean-env
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# A local torch wheel if pip is configured with one, else the CPU-only index: a plain
+	@# `pip install torch` on Linux would pull several GB of CUDA libraries.
+	$(BIN)/python -m pip install --no-index torch==2.13.0 \
+	  || $(BIN)/python -m pip install torch==2.13.0 --index-url $(TORCH_INDEX)
+	$(BIN)/python -m pip install -c constraints.txt -e ".[test]"
+	@touch $@
+
+lab: env
+	$(BIN)/jupyter lab --port=$(PORT) notebooks/00_overview.ipynb
+
+test: env
+	$(BIN)/python -m pytest
+
+assignments: env
+	$(BIN)/python -m rnnlab.grading.regenerate
+
+bench: env
+	$(BIN)/python benchmarks/notebook_speed.py
+
+clean-env:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Instructor-side tools around nbgrader (never imported by a student notebook)."""

@@ -1,0 +1,50 @@
+"""Run nbgrader's own CLI in a course directory (the repo, or a copy of it in tests)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+class CourseError(Exception):
+    """An instructor command could not run; the message is for the instructor, in Chinese."""
+
+
+def course_env() -> dict:
+    """The environment for nbgrader: this interpreter's bin/ first on PATH.
+
+    nbgrader runs `alembic` (database migrations) and starts kernels by name, both of
+    which must come from the course's environment, not whatever else is on PATH.
+    """
+    env = dict(os.environ)
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    env.setdefault("PYTHONIOENCODING", "utf-8")
+    return env
+
+
+def run_nbgrader(course_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`nbgrader ARGS` in `course_dir`; output captured. Raises CourseError on failure if `check`."""
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    proc = subprocess.run(cmd, cwd=course_dir, env=course_env(), capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise CourseError(f"nbgrader {' '.join(args)} 失败（退出码 {proc.returncode}）：\n{tail}")
+    return proc
+
+
+def find_course_dir(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` that holds nbgrader_config.py and source/."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "nbgrader_config.py").is_file() and (d / "source").is_dir():
+            return d
+    raise CourseError(f"在 {here} 及其上级目录中找不到课程目录（需要 nbgrader_config.py 和 source/）。")
+
+
+def assignment_ids(course_dir: Path) -> list[str]:
+    """Assignment ids: the folders of source/ that hold at least one notebook."""
+    src = course_dir / "source"
+    return sorted(d.name for d in src.iterdir() if d.is_dir() and any(d.glob("*.ipynb")))

@@ -1,0 +1,74 @@
+"""A real nbgrader course in a temporary folder: copy, regenerate, submit, autograde, read grades."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+
+from rnnlab.grading.nbgrader_cli import run_nbgrader
+from rnnlab.grading.regenerate import regenerate
+
+from nbtools import cell_by_id, read
+
+SOLUTION_RE = re.compile(r"^[ \t]*### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION\n?", re.S | re.M)
+
+
+def make_course(repo: Path, dest: Path) -> Path:
+    """Copy the course's inputs (config and source/) to `dest` and regenerate there."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(repo / "nbgrader_config.py", dest)
+    shutil.copytree(repo / "source", dest / "source")
+    regenerate(dest)
+    return dest
+
+
+def reference_answer(course: Path, aid: str, grade_id: str) -> str:
+    """The source's full solution cell with its delimiters removed (the reference answer)."""
+    src = read(course / "source" / aid / f"{aid}.ipynb")
+    text = cell_by_id(src, grade_id).source
+    return SOLUTION_RE.sub(lambda m: m.group(1), text)
+
+
+def submit(course: Path, student: str, aid: str, answers: dict[str, str] | None = None,
+           notebook: str | None = None) -> Path:
+    """Write a submission: the release notebook with every solution cell (code or written) filled in.
+
+    `answers` maps a solution cell's grade_id to the code the student wrote there;
+    cells not named get the reference answer; a value of None leaves the stub.
+    """
+    answers = answers or {}
+    nb = read(course / "release" / aid / f"{aid}.ipynb")
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        gid = meta["grade_id"]
+        code = answers.get(gid, reference_answer(course, aid, gid))
+        if code is not None:
+            cell.source = code
+    out = course / "submitted" / student / aid / (notebook or f"{aid}.ipynb")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(out))
+    return out
+
+
+def autograde(course: Path, aid: str, students: list[str]):
+    for sid in students:
+        run_nbgrader(course, "db", "student", "add", sid)
+    return run_nbgrader(course, "autograde", aid, "--force")
+
+
+def grades(course: Path, aid: str, student: str) -> dict[str, float | None]:
+    """grade_id -> auto score (None: needs a manual grade) for one student's notebook."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook(aid, aid, student)
+        return {g.name: g.auto_score for g in nb.grades}
+
+
+def max_points(course: Path, aid: str) -> dict[str, float]:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {g.name: g.max_score for g in gb.find_notebook(aid, aid).grade_cells}

@@ -84,7 +84,7 @@ def check_shape(value: torch.Tensor, expected_shape, what: str, dims: str = "") 
     got, want = tuple(value.shape), tuple(expected_shape)
     if got == want:
         return
-    msg = f"{what} 的形状是 {got}，应当是 {want}"
+    msg = f"{what}：形状是 {got}，应当是 {want}"
     msg += f"（{dims}）。" if dims else "。"
     if len(got) == len(want) and sorted(got) == sorted(want):
         msg += "维度的数目对了，但顺序不对：检查是否把某两个维度弄反了。"
@@ -98,7 +98,7 @@ def check_values(value: torch.Tensor, expected: torch.Tensor, what: str, hint: s
     check_shape(value, expected.shape, what)
     if not close(value, expected):
         diff = max_abs_diff(value, expected)
-        msg = f"{what} 的形状对了，但数值不对（最大差值 {diff:.3g}）。"
+        msg = f"{what}：形状对了，但数值不对（最大差值 {diff:.3g}）。"
         _fail(msg + (hint or ""))
 
 
@@ -173,6 +173,8 @@ def check_rnn_cell_step(rnn_cell_step) -> str:
             (_oracle_step(x, h, w_ih, w_hh, None, b_hh), "bias_ih 似乎没有加上。"),
             (_oracle_step(x, h, w_ih, w_hh, b_ih, None), "bias_hh 似乎没有加上。"),
             (_oracle_step(x, h, w_ih, w_hh, None, None), "两个偏置 bias_ih、bias_hh 似乎都没有加上。"),
+            (_oracle_step(x, h, w_ih, w_hh.T, b_ih, b_hh),
+             "h_prev 与 weight_hh 相乘时少了转置：PyTorch 计算的是 h_prev @ weight_hh.T。"),
             (_oracle_step(x, torch.zeros_like(h), w_ih, w_hh, b_ih, b_hh),
              "结果像是没有用到 h_prev（上一步的隐状态）：h_prev @ weight_hh.T 这一项去哪儿了？"),
             (_oracle_step(x, h, w_ih, w_hh, b_ih, b_hh, "relu"),
@@ -185,15 +187,6 @@ def check_rnn_cell_step(rnn_cell_step) -> str:
                 _fail(f"{name} 的数值不对：{hint}")
         check_values(out, want, f"{name} 的返回值",
                      "逐项检查：x_t 与 weight_ih、h_prev 与 weight_hh 的乘法（注意转置），两个偏置，以及激活函数。")
-
-    # A square weight_hh hides a missing transpose from the shape check: test it by values.
-    w_hh_asym = _rand(g, hid, hid)
-    out_t = check_is_tensor(_call(rnn_cell_step, name, x, h, w_ih, w_hh_asym, b_ih, b_hh), name)
-    want_t = _oracle_step(x, h, w_ih, w_hh_asym, b_ih, b_hh)
-    if not close(out_t, want_t):
-        if close(out_t, _oracle_step(x, h, w_ih, w_hh_asym.T, b_ih, b_hh), atol=1e-4):
-            _fail(f"{name}：h_prev 与 weight_hh 相乘时少了转置。PyTorch 计算的是 h_prev @ weight_hh.T。")
-        check_values(out_t, want_t, f"{name} 的返回值（另一组 weight_hh）")
 
     # Optional arguments must be honoured, not ignored.
     for b1, b2, label in ((None, None, "bias_ih=None, bias_hh=None"), (b_ih, None, "bias_hh=None")):

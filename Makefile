@@ -18,9 +18,10 @@ env: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@# A local torch wheel if pip is configured with one, else the CPU-only index: a plain
-	@# `pip install torch` on Linux would pull several GB of CUDA libraries.
-	$(BIN)/python -m pip install --no-index torch==2.13.0 \
+	@# torch first: a local wheel if pip is configured with one (its dependencies come with
+	@# the next step), else the CPU-only index; a plain `pip install torch` on Linux would
+	@# pull several GB of CUDA libraries.
+	$(BIN)/python -m pip install --no-index --no-deps torch==2.13.0 \
 	  || $(BIN)/python -m pip install torch==2.13.0 --index-url $(TORCH_INDEX)
 	$(BIN)/python -m pip install -c constraints.txt -e ".[test]"
 	@touch $@

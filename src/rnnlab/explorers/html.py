@@ -1,0 +1,60 @@
+"""Small HTML building blocks shared by the explorers: tables, labelled shapes, messages.
+
+The explorers render into ipywidgets.HTML: cheap to update (no matplotlib on every
+change), readable without a kernel, and its text can be checked in a browser test.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from rnnlab.shapes import Dim
+
+# One colour per kind of dimension, the same in every explorer.
+DIM_COLOURS = {
+    "时间步": "#1f77b4",
+    "批量": "#d62728",
+    "特征": "#2ca02c",
+    "层数×方向": "#9467bd",
+}
+GATE_COLOURS = {"i": "#4c72b0", "f": "#dd8452", "g": "#55a868", "o": "#c44e52",
+                "r": "#8172b3", "z": "#937860", "n": "#da8bc3", "h": "#4c72b0"}
+
+
+def shape_text(shape) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def dim_chips(dims: tuple[Dim, ...]) -> str:
+    """A shape as coloured chips: (5 时间步, 3 批量, 100 特征)."""
+    chips = []
+    for d in dims:
+        colour = DIM_COLOURS.get(d.label, "#555")
+        chips.append(
+            f'<span class="rnnlab-dim" data-label="{escape(d.label)}" title="{escape(d.why)}" '
+            f'style="border:1px solid {colour};color:{colour};border-radius:4px;padding:0 4px;margin:0 1px">'
+            f"<b>{d.size}</b> {escape(d.label)}</span>"
+        )
+    return "(" + ", ".join(chips) + ")"
+
+
+def table(header: list[str], rows: list[list[str]], css_class: str) -> str:
+    """A plain HTML table; cells are HTML already (escape text before passing it)."""
+    head = "".join(f'<th style="text-align:left;padding:2px 8px">{h}</th>' for h in header)
+    body = "".join(
+        "<tr>" + "".join(f'<td style="padding:2px 8px;vertical-align:top">{c}</td>' for c in row) + "</tr>"
+        for row in rows
+    )
+    return f'<table class="{css_class}" style="border-collapse:collapse"><tr>{head}</tr>{body}</table>'
+
+
+def message(text: str, kind: str = "error") -> str:
+    """A Chinese message box: 'error' (red) or 'warning' (amber) or 'ok' (green)."""
+    colour = {"error": "#b00020", "warning": "#8a6d00", "ok": "#1b5e20"}[kind]
+    background = {"error": "#fdecea", "warning": "#fff8e1", "ok": "#e8f5e9"}[kind]
+    return (f'<div class="rnnlab-{kind}" style="color:{colour};background:{background};'
+            f'padding:6px 10px;border-radius:4px;margin:4px 0">{escape(text)}</div>')
+
+
+def code(text: str) -> str:
+    return f"<code>{escape(text)}</code>"

@@ -1,0 +1,98 @@
+"""Gate-block view: weight_ih / weight_hh of LSTM (i, f, g, o) and GRU (r, z, n) as
+coloured row blocks with their row ranges. Answers "why (400, 100)?" at a glance.
+
+    from rnnlab.explorers.gates import GateBlocks
+    GateBlocks(module="LSTM", input_size=50, hidden_size=100)
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import ipywidgets as W
+
+from rnnlab.explorers.html import GATE_COLOURS, code, message, shape_text
+from rnnlab.shapes import GATE_NAMES, Config, ConfigError, describe
+
+_MODULES = ("LSTM", "GRU", "RNN")
+
+
+def gate_rows(module: str, hidden_size: int) -> list[tuple[str, str, int, int]]:
+    """(gate letter, Chinese name, first row, last row) of each block, in PyTorch's order."""
+    h = hidden_size
+    return [(g, name, k * h, (k + 1) * h - 1) for k, (g, name) in enumerate(GATE_NAMES[module])]
+
+
+def render_blocks(module: str, input_size: int, hidden_size: int) -> str:
+    report = describe(Config(module, input_size, hidden_size))
+    p = report.param_dict()
+    rows = gate_rows(module, hidden_size)
+    height = 44 if len(rows) > 1 else 80  # px per block: equal blocks, equal heights
+    widest = max(input_size, hidden_size)
+
+    def matrix(name: str, cols: int, col_label: str) -> str:
+        width = 40 + int(140 * cols / widest)
+        blocks = "".join(
+            f'<div class="rnnlab-gate" data-gate="{g}" style="background:{GATE_COLOURS[g]};color:white;'
+            f'height:{height}px;width:{width}px;box-sizing:border-box;border-bottom:1px solid white;'
+            f'font-size:12px;padding:2px 4px;overflow:hidden">'
+            f"<b>{g}</b> {escape(label)}<br>行 {lo}–{hi}</div>"
+            for g, label, lo, hi in rows
+        )
+        return (f'<div style="display:inline-block;vertical-align:top;margin-right:28px">'
+                f'<div>{code(name)} <b>{shape_text(p[name])}</b></div>{blocks}'
+                f'<div style="font-size:12px;color:#555">← {cols} 列（{escape(col_label)}）→</div></div>')
+
+    g = len(rows)
+    explain = (f"{code(module)} 把 {g} 组权重按行叠在一起："
+               + "、".join(f"{gl}（{escape(n)}）" for gl, n, _, _ in rows)
+               + f"，每组 hidden_size = {hidden_size} 行，共 {g} × {hidden_size} = {g * hidden_size} 行。"
+               f"用 {code(f'weight_ih_l0.chunk({g}, 0)')} 可以按这个顺序拆开。") if g > 1 else (
+        f"{code('RNN')} 只有一组权重：hidden_size = {hidden_size} 行。")
+    return (f'<div class="rnnlab-gates">{matrix("weight_ih_l0", input_size, "input_size")}'
+            f'{matrix("weight_hh_l0", hidden_size, "hidden_size")}<p>{explain}</p></div>')
+
+
+class GateBlocks(W.VBox):
+    def __init__(self, module: str = "LSTM", input_size: int = 50, hidden_size: int = 100):
+        style = {"description_width": "100px"}
+        self.error: str | None = None
+        self.module = W.Dropdown(options=_MODULES, value=module if module in _MODULES else "LSTM",
+                                 description="模块", style=style)
+        self.input_size = W.IntSlider(min=1, max=512, description="input_size", style=style)
+        self.hidden_size = W.IntSlider(min=1, max=512, description="hidden_size", style=style)
+        self.output = W.HTML()
+        for w in (self.module, self.input_size, self.hidden_size):
+            w.observe(lambda _c: self.update(), names="value")
+        super().__init__([W.HBox([self.module, self.input_size, self.hidden_size]), self.output])
+        self.add_class("rnnlab-gate-explorer")
+        self.set(input_size=input_size, hidden_size=hidden_size)
+
+    def set(self, **values) -> None:
+        """Set module / input_size / hidden_size; a bad value becomes a Chinese message."""
+        try:
+            with self.hold_trait_notifications():
+                for k, v in values.items():
+                    if k not in ("module", "input_size", "hidden_size"):
+                        raise ConfigError(f"不认识的参数：{k!r}。")
+                    if k == "module" and v not in _MODULES:
+                        raise ConfigError(f"这个视图只画 {', '.join(_MODULES)}，收到的是 {v!r}。")
+                    if k != "module":
+                        describe(Config(input_size=v) if k == "input_size" else Config(hidden_size=v))
+                        v = int(v)
+                        if v > getattr(self, k).max:
+                            raise ConfigError(f"{k} 最大取 {getattr(self, k).max}（画得下为止）；形状规律对任何大小都一样。")
+                    getattr(self, k).value = v
+        except ConfigError as e:
+            self.error = str(e)
+            self.output.value = message(str(e), "error")
+            return
+        self.update()
+
+    def update(self) -> None:
+        try:
+            self.output.value = render_blocks(self.module.value, self.input_size.value, self.hidden_size.value)
+            self.error = None
+        except Exception as e:  # never a traceback into the notebook
+            self.error = f"内部错误：{type(e).__name__}: {e}"
+            self.output.value = message(self.error, "error")

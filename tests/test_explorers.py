@@ -1,0 +1,175 @@
+"""Explorers (kernel side): shown shapes equal torch's, bad input becomes a Chinese message
+inside the widget and never an exception, and the explorer recovers once the input is fixed."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+import torch
+from torch import nn
+
+from rnnlab.explorers.bidirectional import BidirectionalMap, truths
+from rnnlab.explorers.gates import GateBlocks, gate_rows
+from rnnlab.explorers.module import ModuleExplorer
+from rnnlab.shapes import Config, torch_shapes
+
+
+def shown_params(explorer) -> dict[str, tuple]:
+    """Parameter table as displayed: name -> shape parsed back from the HTML."""
+    html = explorer.output.value
+    table = html.split('class="rnnlab-params"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td[^>]*><code>([^<]+)</code></td><td[^>]*><b>\(([^)]*)\)</b>", table)
+    return {name: tuple(int(x) for x in dims.split(",") if x.strip()) for name, dims in rows}
+
+
+def shown_tensors(explorer) -> dict[str, tuple]:
+    html = explorer.output.value
+    table = html.split('class="rnnlab-tensors"')[1].split("</table>")[0]
+    out = {}
+    for row in table.split("<tr>")[2:]:
+        name = unescape(re.search(r"<code>([^<]+)</code>", row).group(1))
+        out[name] = tuple(int(b) for b in re.findall(r'class="rnnlab-dim"[^>]*><b>(\d+)</b>', row))
+    return out
+
+
+@pytest.mark.parametrize("settings", [
+    dict(module="LSTM", input_size="50", hidden_size="100", num_layers=2),
+    dict(module="GRU", input_size="10", hidden_size="20", bidirectional=True, batch_first=True, batch="32", seq_len="3"),
+    dict(module="RNN", input_size="100", hidden_size="15", num_layers=2, bidirectional=True, nonlinearity="relu"),
+    dict(module="LSTM", input_size="7", hidden_size="11", proj_size="5", num_layers=3, bidirectional=True, batched=False),
+    dict(module="LSTMCell", input_size="10", hidden_size="20", bias=False),
+    dict(module="RNNCell", input_size="100", hidden_size="200", batched=False),
+])
+def test_displayed_shapes_equal_torch(settings):
+    e = ModuleExplorer()
+    e.set(**settings)
+    assert e.error is None, e.error
+    params, tensors = torch_shapes(e.config())
+    assert shown_params(e) == params
+    assert shown_tensors(e) == tensors
+    assert "与 torch（meta 设备）逐一核对：一致" in e.output.value
+    assert "完全一致" in e.run_torch_check()
+
+
+def test_lstm_explains_the_400_rows():
+    e = ModuleExplorer(module="LSTM", input_size=50, hidden_size=100, num_layers=2)
+    assert shown_params(e)["weight_hh_l0"] == (400, 100)
+    assert "4 个门 × hidden_size 100 = 400 行" in e.output.value
+    assert "141,600" in e.output.value
+
+
+def test_batch_first_moves_batch_in_output_but_not_in_h_n():
+    e = ModuleExplorer(module="GRU", input_size=10, hidden_size=20, seq_len=3, batch=32)
+    def labels(name):
+        row = [r for r in e.output.value.split('class="rnnlab-tensors"')[1].split("<tr>") if f"<code>{name}</code>" in r][0]
+        return re.findall(r'data-label="([^"]+)"', row)
+    before = {n: labels(n) for n in ("input", "output", "h_n")}
+    e.set(batch_first=True)
+    after = {n: labels(n) for n in ("input", "output", "h_n")}
+    assert before["output"] == ["时间步", "批量", "特征"] and after["output"] == ["批量", "时间步", "特征"]
+    assert after["input"][0] == "批量"
+    assert before["h_n"] == after["h_n"] == ["层数×方向", "批量", "特征"]
+
+
+@pytest.mark.parametrize("bad, words", [
+    (dict(module="LSTM", hidden_size="20", proj_size="20"), "proj_size"),
+    (dict(hidden_size="0"), "大于等于 1"),
+    (dict(input_size="-5"), "大于等于 1"),
+    (dict(hidden_size="2.5"), "必须是整数"),
+    (dict(hidden_size="abc"), "必须是整数"),
+    (dict(batch=""), "必须是整数"),
+    (dict(nosuch=3), "不认识的参数"),
+])
+def test_bad_input_shows_a_message_and_recovers(bad, words):
+    e = ModuleExplorer(module="LSTM", input_size=50, hidden_size=100)
+    e.set(**bad)  # must not raise
+    assert e.error and words in e.error
+    assert "rnnlab-error" in e.output.value and "Traceback" not in e.output.value
+    e.set(module="LSTM", input_size="50", hidden_size="100", proj_size="0", batch="3")
+    assert e.error is None and shown_params(e)["weight_hh_l0"] == (400, 100)
+
+
+def test_constructor_reports_values_the_widgets_would_clip():
+    assert "proj_size" in ModuleExplorer(module="GRU", proj_size=5).error
+    assert "大于等于 1" in ModuleExplorer(num_layers=0).error
+    assert "dropout" in ModuleExplorer(dropout=3).error
+
+
+def test_dropout_with_one_layer_warns_inside_the_widget():
+    e = ModuleExplorer(module="RNN", dropout=0.5, num_layers=1)
+    assert e.error is None and "rnnlab-warning" in e.output.value and "num_layers=1" in e.output.value
+
+
+def test_cell_modules_grey_out_what_they_do_not_have():
+    e = ModuleExplorer(module="GRUCell", input_size=10, hidden_size=20)
+    assert e.controls["num_layers"].disabled and e.controls["bidirectional"].disabled
+    e.set(module="GRU")
+    assert not e.controls["num_layers"].disabled
+
+
+def test_greyed_out_proj_size_does_not_block_other_modules():
+    e = ModuleExplorer(module="LSTM", input_size=10, hidden_size=20, proj_size=5)
+    e.set(module="GRU")
+    assert e.error is None and e.controls["proj_size"].disabled
+
+
+def test_huge_module_needs_no_memory():
+    e = ModuleExplorer(module="LSTM", input_size=8192, hidden_size=8192, num_layers=8, bidirectional=True)
+    assert e.error is None and e.report.total_params > 4 * 10**9
+
+
+# ------------------------------------------------------------------ gate blocks
+def test_gate_blocks_follow_hidden_size():
+    g = GateBlocks(module="LSTM", input_size=50, hidden_size=100)
+    assert "(400, 50)" in g.output.value and "(400, 100)" in g.output.value
+    assert "行 300–399" in g.output.value
+    g.set(hidden_size=20)
+    assert "(80, 20)" in g.output.value and "行 60–79" in g.output.value
+    g.set(module="GRU")
+    assert [r[0] for r in gate_rows("GRU", 20)] == ["r", "z", "n"] and "行 40–59" in g.output.value
+
+
+def test_gate_order_is_torch_chunk_order():
+    """The i, f, g, o blocks are the rows torch's LSTM uses for those gates."""
+    torch.manual_seed(0)
+    lstm = nn.LSTM(3, 4)
+    x, h = torch.randn(1, 1, 3), torch.zeros(1, 1, 4)
+    with torch.no_grad():
+        _, (h1, c1) = lstm(x, (h, torch.zeros(1, 1, 4)))
+        z = x[0] @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0
+        blocks = dict(zip([r[0] for r in gate_rows("LSTM", 4)], z.chunk(4, dim=1)))
+        c = torch.sigmoid(blocks["i"]) * torch.tanh(blocks["g"])
+        assert torch.allclose(c, c1[0], atol=1e-6)
+        assert torch.allclose(torch.sigmoid(blocks["o"]) * torch.tanh(c), h1[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [dict(hidden_size=0), dict(hidden_size="x"), dict(module="Transformer"), dict(foo=1)])
+def test_gate_blocks_bad_input(bad):
+    g = GateBlocks()
+    g.set(**bad)
+    assert g.error and "rnnlab-error" in g.output.value
+    g.set(module="LSTM", hidden_size=100)
+    assert g.error is None
+
+
+# ------------------------------------------------------------------ bidirectional
+@pytest.mark.parametrize("module", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_bidirectional_claims_are_true_in_torch(module, layers):
+    t = truths(module, layers, seq_len=5)
+    assert t == {"output[-1, :, :H] == h_n[-2]": True, "output[0, :, H:] == h_n[-1]": True,
+                 "output[-1, :, H:] == h_n[-1]": False}
+
+
+def test_bidirectional_view_marks_the_classic_mistake():
+    b = BidirectionalMap(module="GRU", num_layers=2, seq_len=4, hidden_size=3)
+    html = b.output.value
+    assert "≠ h_n[-1] ✗" in html and "= h_n[-2]" in html and "经典错误" in html
+    assert re.findall(r'data-claim="[^"]+">(\w+)<', html) == ["True", "True", "False"]
+    assert "第 1 层 · 反向" in html and "(4, 2, 6)" in html and "(4, 2, 3)" in html
+    b.set(num_layers=9)
+    assert b.error and "1 到 4" in b.error
+    b.set(num_layers=1)
+    assert b.error is None and "第 0 层 · 反向" in b.output.value

@@ -37,6 +37,7 @@ assignments: env
 
 bench: env
 	$(BIN)/python benchmarks/notebook_speed.py
+	$(BIN)/python benchmarks/explorer_latency.py
 
 clean-env:
 	rm -rf $(VENV)

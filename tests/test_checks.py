@@ -142,3 +142,37 @@ def test_comparisons_survive_monkeypatched_torch(monkeypatch):
 
 def test_nan_output_is_never_close():
     assert not checks.close(torch.full((2,), float("nan")), torch.zeros(2))
+
+
+def test_patching_from_inside_the_students_function_changes_nothing(monkeypatch):
+    """A wrong answer that patches torch while it runs (after the expectations exist)."""
+    def sneaky(x, h, wi, wh, bi=None, bh=None, nonlinearity="tanh"):
+        monkeypatch.setattr(torch, "allclose", lambda *a, **k: True)
+        monkeypatch.setattr(torch, "abs", lambda t: t * 0)
+        monkeypatch.setattr(torch.Tensor, "double", lambda t: t * 0)
+        monkeypatch.setattr(nn.RNNCell, "forward", lambda self, x, h=None: torch.zeros(x.shape[0], self.hidden_size))
+        return torch.zeros(x.shape[0], wh.shape[0])
+    with pytest.raises(CheckFailed):
+        checks.check_rnn_cell_step(sneaky)
+
+
+def test_tensor_subclasses_that_lie_are_rejected():
+    class Liar(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            return torch.zeros(())
+    liar = torch.zeros(2, 4).as_subclass(Liar)
+    assert not checks.close(liar, torch.ones(2, 4))
+    assert "子类" in hint_for(checks.check_rnn_cell_step, lambda *a, **k: liar)
+    with pytest.raises(CheckFailed):
+        checks.expect_close(liar, torch.ones(2, 4), "x")
+
+
+def test_expect_close_messages():
+    checks.expect_close(torch.ones(2), torch.ones(2), "x")
+    with pytest.raises(CheckFailed, match="形状"):
+        checks.expect_close(torch.ones(3), torch.ones(2), "x")
+    with pytest.raises(CheckFailed, match="数值"):
+        checks.expect_close(torch.zeros(2), torch.ones(2), "x")
+    with pytest.raises(CheckFailed, match="torch.Tensor"):
+        checks.expect_close([1.0, 1.0], torch.ones(2), "x")

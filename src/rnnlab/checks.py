@@ -18,45 +18,73 @@ import math
 import torch
 from torch import nn
 
-# Captured at import, before any student code runs: a notebook that rebinds
-# torch.allclose or torch.Tensor.__eq__ later does not change what we compare with.
+# Captured at import, before any student code runs. The methods come from the C base
+# class torch._C.TensorBase, which Python code cannot patch; the functions are the
+# objects themselves, so rebinding torch.abs, torch.allclose, torch.equal or
+# torch.Tensor.__eq__ later changes nothing here.
+_TB = torch._C.TensorBase
+_TensorType = torch.Tensor
 _abs = torch.abs
-_max = torch.max
+_amax = torch.amax
 _isfinite = torch.isfinite
-_is_tensor = torch.is_tensor
+_double = _TB.double
+_detach = _TB.detach
+_numel = _TB.numel
+_size = _TB.size
+_all = _TB.all
+_item = _TB.item
 _no_grad = torch.no_grad
-_Tensor = torch.Tensor
+_no_torch_function = torch._C.DisableTorchFunctionSubclass
 
 ATOL = 1e-5
 RTOL = 1e-4
 
 
 class CheckFailed(AssertionError):
-    """A visible check failed; the message is the hint shown to the student."""
+    """A check failed; the message is the Chinese hint shown to the student."""
 
 
 def _fail(msg: str):
     raise CheckFailed(msg)
 
 
+def is_plain_tensor(value) -> bool:
+    """A real torch.Tensor, not a subclass (a subclass can override every operation)."""
+    return type(value) is _TensorType
+
+
+def shape_of(t: torch.Tensor) -> tuple[int, ...]:
+    return tuple(_size(t))
+
+
 def max_abs_diff(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Largest |a - b|, computed in float64 with functions captured at import."""
-    with _no_grad():
-        d = _abs(_Tensor.double(_Tensor.detach(a)) - _Tensor.double(_Tensor.detach(b)))
-        if d.numel() == 0:
+    """Largest |a - b| in float64, with functions captured at import (inf if not finite)."""
+    with _no_grad(), _no_torch_function():
+        d = _abs(_double(_detach(a)) - _double(_detach(b)))
+        if _numel(d) == 0:
             return 0.0
-        if not bool(_Tensor.all(_isfinite(d))):
+        if not _item(_all(_isfinite(d))):
             return math.inf
-        return float(_max(d))
+        return float(_item(_amax(d)))
 
 
-def close(a: torch.Tensor, b: torch.Tensor, atol: float = ATOL, rtol: float = RTOL) -> bool:
-    """allclose with the same shape, robust to a monkey-patched torch.allclose."""
-    if tuple(a.shape) != tuple(b.shape):
+def close(a, b, atol: float = ATOL, rtol: float = RTOL) -> bool:
+    """allclose for two plain tensors of the same shape, robust to monkey-patched torch."""
+    if not (is_plain_tensor(a) and is_plain_tensor(b)) or shape_of(a) != shape_of(b):
         return False
-    with _no_grad():
-        scale = float(_max(_abs(_Tensor.double(_Tensor.detach(b))))) if b.numel() else 0.0
+    with _no_grad(), _no_torch_function():
+        scale = float(_item(_amax(_abs(_double(_detach(b)))))) if _numel(b) else 0.0
     return max_abs_diff(a, b) <= atol + rtol * scale
+
+
+def expect_close(got, want: torch.Tensor, what: str) -> None:
+    """For hidden tests: a plain tensor of want's shape and values, else CheckFailed."""
+    if not is_plain_tensor(got):
+        _fail(f"{what}：应当返回 torch.Tensor，实际是 {_describe(got)}。")
+    if shape_of(got) != shape_of(want):
+        _fail(f"{what}：形状是 {shape_of(got)}，与 PyTorch 的结果形状不同。")
+    if not close(got, want):
+        _fail(f"{what}：数值与 PyTorch 的结果不一致（最大差值 {max_abs_diff(got, want):.3g}）。")
 
 
 def _describe(value) -> str:
@@ -67,8 +95,10 @@ def _describe(value) -> str:
 
 def check_is_tensor(value, what: str) -> torch.Tensor:
     """Fail with a hint when `value` is not a tensor (None, list, ndarray, ...)."""
-    if _is_tensor(value):
+    if is_plain_tensor(value):
         return value
+    if isinstance(value, _TensorType):
+        _fail(f"{what} 返回的是 torch.Tensor 的子类 {type(value).__name__}，请返回普通的张量。")
     if value is None:
         _fail(f"{what} 返回了 None：是不是忘了写 return？")
     if isinstance(value, (list, tuple)):
@@ -81,7 +111,7 @@ def check_is_tensor(value, what: str) -> torch.Tensor:
 
 def check_shape(value: torch.Tensor, expected_shape, what: str, dims: str = "") -> None:
     """Fail when the shape differs. The shape is a hint, not the answer, in these exercises."""
-    got, want = tuple(value.shape), tuple(expected_shape)
+    got, want = shape_of(value), tuple(expected_shape)
     if got == want:
         return
     msg = f"{what}：形状是 {got}，应当是 {want}"
@@ -95,7 +125,7 @@ def check_shape(value: torch.Tensor, expected_shape, what: str, dims: str = "") 
 
 def check_values(value: torch.Tensor, expected: torch.Tensor, what: str, hint: str = "") -> None:
     """Fail when values differ; report the largest difference, never the expected values."""
-    check_shape(value, expected.shape, what)
+    check_shape(value, shape_of(expected), what)
     if not close(value, expected):
         diff = max_abs_diff(value, expected)
         msg = f"{what}：形状对了，但数值不对（最大差值 {diff:.3g}）。"
@@ -156,7 +186,8 @@ def check_rnn_cell_step(rnn_cell_step) -> str:
 
     Uses one small configuration (input 3, hidden 4, batch 2) and localises the
     usual mistakes: a missing bias, a missing transpose, an ignored h_prev or
-    nonlinearity. Returns a short success message.
+    nonlinearity. Every expectation is computed before the student's function runs,
+    so nothing it changes in torch can alter them. Returns a short success message.
     """
     name = "rnn_cell_step"
     g = _seeded(2024)
@@ -164,38 +195,39 @@ def check_rnn_cell_step(rnn_cell_step) -> str:
     x, h = _rand(g, batch, inp), _rand(g, batch, hid)
     w_ih, w_hh = _rand(g, hid, inp) * 0.5, _rand(g, hid, hid) * 0.5
     b_ih, b_hh = _rand(g, hid), _rand(g, hid)
+    args = (x, h, w_ih, w_hh)
 
-    out = check_is_tensor(_call(rnn_cell_step, name, x, h, w_ih, w_hh, b_ih, b_hh), name)
-    check_shape(out, (batch, hid), f"{name} 的返回值", "批量大小, hidden_size")
-    want = _oracle_step(x, h, w_ih, w_hh, b_ih, b_hh)
-    if not close(out, want):
-        variants = [
-            (_oracle_step(x, h, w_ih, w_hh, None, b_hh), "bias_ih 似乎没有加上。"),
-            (_oracle_step(x, h, w_ih, w_hh, b_ih, None), "bias_hh 似乎没有加上。"),
-            (_oracle_step(x, h, w_ih, w_hh, None, None), "两个偏置 bias_ih、bias_hh 似乎都没有加上。"),
-            (_oracle_step(x, h, w_ih, w_hh.T, b_ih, b_hh),
-             "h_prev 与 weight_hh 相乘时少了转置：PyTorch 计算的是 h_prev @ weight_hh.T。"),
-            (_oracle_step(x, torch.zeros_like(h), w_ih, w_hh, b_ih, b_hh),
-             "结果像是没有用到 h_prev（上一步的隐状态）：h_prev @ weight_hh.T 这一项去哪儿了？"),
-            (_oracle_step(x, h, w_ih, w_hh, b_ih, b_hh, "relu"),
-             "默认的 nonlinearity 是 \"tanh\"，结果却像是用了 relu。"),
-            (torch.atanh(want.clamp(-1 + 1e-7, 1 - 1e-7)),
-             "结果像是少了非线性激活：求和之后还要经过 tanh（或 relu）。"),
-        ]
-        for variant, hint in variants:
-            if close(out, variant, atol=1e-4):
-                _fail(f"{name} 的数值不对：{hint}")
-        check_values(out, want, f"{name} 的返回值",
-                     "逐项检查：x_t 与 weight_ih、h_prev 与 weight_hh 的乘法（注意转置），两个偏置，以及激活函数。")
-
+    want = _oracle_step(*args, b_ih, b_hh)
+    variants = [
+        (_oracle_step(*args, None, b_hh), "bias_ih 似乎没有加上。"),
+        (_oracle_step(*args, b_ih, None), "bias_hh 似乎没有加上。"),
+        (_oracle_step(*args, None, None), "两个偏置 bias_ih、bias_hh 似乎都没有加上。"),
+        (_oracle_step(x, h, w_ih, w_hh.T, b_ih, b_hh),
+         "h_prev 与 weight_hh 相乘时少了转置：PyTorch 计算的是 h_prev @ weight_hh.T。"),
+        (_oracle_step(x, torch.zeros_like(h), w_ih, w_hh, b_ih, b_hh),
+         "结果像是没有用到 h_prev（上一步的隐状态）：h_prev @ weight_hh.T 这一项去哪儿了？"),
+        (_oracle_step(*args, b_ih, b_hh, "relu"), "默认的 nonlinearity 是 \"tanh\"，结果却像是用了 relu。"),
+        (torch.atanh(want.clamp(-1 + 1e-7, 1 - 1e-7)), "结果像是少了非线性激活：求和之后还要经过 tanh（或 relu）。"),
+    ]
     # Optional arguments must be honoured, not ignored.
-    for b1, b2, label in ((None, None, "bias_ih=None, bias_hh=None"), (b_ih, None, "bias_hh=None")):
-        got = check_is_tensor(_call(rnn_cell_step, name, x, h, w_ih, w_hh, b1, b2), name)
-        check_values(got, _oracle_step(x, h, w_ih, w_hh, b1, b2), f"{name}(..., {label}) 的返回值",
-                     "偏置为 None 表示没有这一项偏置，不要加上它。")
-    got = check_is_tensor(_call(rnn_cell_step, name, x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity="relu"), name)
-    check_values(got, _oracle_step(x, h, w_ih, w_hh, b_ih, b_hh, "relu"),
-                 f"{name}(..., nonlinearity=\"relu\") 的返回值", "nonlinearity=\"relu\" 时应当用 relu 代替 tanh。")
+    options = [
+        ((b_ih, b_hh), {}, "", ""),
+        ((None, None), {}, "bias_ih=None, bias_hh=None", "偏置为 None 表示没有这一项偏置，不要加上它。"),
+        ((b_ih, None), {}, "bias_hh=None", "偏置为 None 表示没有这一项偏置，不要加上它。"),
+        ((b_ih, b_hh), {"nonlinearity": "relu"}, "nonlinearity=\"relu\"", "nonlinearity=\"relu\" 时应当用 relu 代替 tanh。"),
+    ]
+    expected = [_oracle_step(*args, *biases, kw.get("nonlinearity", "tanh")) for biases, kw, _, _ in options]
+
+    for (biases, kw, label, hint), exp in zip(options, expected):
+        what = f"{name}(..., {label}) 的返回值" if label else f"{name} 的返回值"
+        out = check_is_tensor(_call(rnn_cell_step, name, *args, *biases, **kw), name)
+        check_shape(out, (batch, hid), what, "批量大小, hidden_size")
+        if not label and not close(out, exp):
+            for variant, diagnosis in variants:
+                if close(out, variant, atol=1e-4):
+                    _fail(f"{name} 的数值不对：{diagnosis}")
+            hint = "逐项检查：x_t 与 weight_ih、h_prev 与 weight_hh 的乘法（注意转置），两个偏置，以及激活函数。"
+        check_values(out, exp, what, hint)
     return "rnn_cell_step 通过了可见检查。"
 
 
@@ -229,33 +261,36 @@ def _unpack_pair(result, name):
 def check_run_rnn_cell(run_rnn_cell) -> str:
     """Visible check for `run_rnn_cell` (assignment a1_rnncell): seq 4, batch 2, input 3, hidden 5."""
     name = "run_rnn_cell"
-    torch.manual_seed(7)  # the cell's own initialisation; inputs come from a private generator
-    cell = nn.RNNCell(3, 5)
+    with torch.random.fork_rng(devices=[]):  # the cell's initialisation, without touching the student's RNG
+        torch.manual_seed(7)
+        cell = nn.RNNCell(3, 5)
     g = _seeded(11)
     seq, batch = 4, 2
     x = _rand(g, seq, batch, 3)
     h0 = _rand(g, batch, 5)
 
-    outputs, h_last = _unpack_pair(_call(run_rnn_cell, name, cell, x, h0), name)
+    # Every expectation before the student's code runs.
+    want_out, want_last = _oracle_run(cell, x, h0)
+    want0, _ = _oracle_run(cell, x)
+    shifted = torch.cat([h0.unsqueeze(0), want_out[:-1]])
+
+    outputs, h_last = _unpack_pair(_call(run_rnn_cell, name, cell, x.clone(), h0.clone()), name)
     outputs = check_is_tensor(outputs, "outputs")
     h_last = check_is_tensor(h_last, "h_last")
-    want_out, want_last = _oracle_run(cell, x, h0)
-    if tuple(outputs.shape) == (seq + 1, batch, 5):
+    if shape_of(outputs) == (seq + 1, batch, 5):
         _fail("outputs 多了一个时间步：outputs[t] 应当是读入 x[t] 之后的隐状态，不要把 h0 也放进去。")
-    check_shape(outputs, want_out.shape, "outputs", "时间步, 批量大小, hidden_size")
+    check_shape(outputs, shape_of(want_out), "outputs", "时间步, 批量大小, hidden_size")
     if not close(outputs, want_out):
-        shifted = torch.cat([h0.unsqueeze(0), want_out[:-1]])
         if close(outputs, shifted):
             _fail("outputs 错开了一个时间步：outputs[t] 应当是读入 x[t] 之后的隐状态，而不是之前的。")
-        if close(outputs, _oracle_run(cell, x)[0]):
+        if close(outputs, want0):
             _fail("outputs 像是从全零的隐状态开始的：传入的 h0 没有被使用。")
         check_values(outputs, want_out, "outputs", "检查循环：每一步把 x[t] 和上一步的隐状态交给 cell。")
-    check_shape(h_last, want_last.shape, "h_last", "批量大小, hidden_size")
+    check_shape(h_last, shape_of(want_last), "h_last", "批量大小, hidden_size")
     check_values(h_last, want_last, "h_last", "h_last 应当是最后一个时间步之后的隐状态。")
 
-    outputs0, h_last0 = _unpack_pair(_call(run_rnn_cell, name, cell, x), name)
+    outputs0, h_last0 = _unpack_pair(_call(run_rnn_cell, name, cell, x.clone()), name)
     outputs0 = check_is_tensor(outputs0, "outputs")
-    want0, _ = _oracle_run(cell, x)
     check_values(outputs0, want0, "h0=None 时的 outputs",
                  "h0 为 None 时应当从全零的隐状态开始（torch.zeros，形状 (批量大小, hidden_size)）。")
     check_values(check_is_tensor(h_last0, "h_last"), want0[-1], "h0=None 时的 h_last")
@@ -294,10 +329,9 @@ def check_rnn_cell_param_shapes(rnn_cell_param_shapes) -> str:
         )
     for key in _CELL_PARAM_NAMES:
         got = result[key]
-        try:
-            got_t = tuple(int(d) for d in got)
-        except (TypeError, ValueError):
-            _fail(f"{key} 的形状应当是由整数组成的元组，实际是 {_describe(got)}。")
+        if not isinstance(got, tuple) or not all(type(d) is int for d in got):
+            _fail(f"{key} 的形状应当是由整数组成的元组（例如 (3, 5)），实际是 {_describe(got)}。")
+        got_t = tuple(got)
         if _shape_hash(key, got_t) == _PARAM_SHAPE_HASHES[key]:
             continue
         if _shape_hash(key, got_t[::-1]) == _PARAM_SHAPE_HASHES[key]:

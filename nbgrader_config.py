@@ -1,4 +1,16 @@
-"""nbgrader configuration: the course repository is the nbgrader course directory."""
+"""nbgrader configuration: the course repository is the nbgrader course directory.
+
+Everything here applies to `nbgrader autograde` run from the CLI and from formgrader.
+"""
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
+    OverwriteKernelspec, SaveAutoGrades,
+)
+
+from rnnlab.grading.hooks import pre_convert_hook
+from rnnlab.grading.preprocessors import GuardedExecute, RestoreCells
 
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
 
@@ -15,6 +27,18 @@ c.ClearSolutions.text_stub = "在此处写下你的回答。"
 # machine while an infinite loop costs at most 30 s before the next cell runs.
 c.Execute.timeout = 30
 
-# A test cell the student deleted is put back at autograde (from the gradebook), so it is
-# graded instead of leaving the question "needs manual grade" forever.
+# Deleted, moved, edited or re-typed test cells come back from the gradebook
+# (RestoreCells; nbgrader's own add_missing_cells crashes when the answer cell was
+# deleted too). The flag stays on so that the stock preprocessor would restore them too.
 c.OverwriteCells.add_missing_cells = True
+
+# Submissions as they really arrive: renamed or unreadable notebooks (hooks.py), dying
+# kernels, floods of output, monkey-patched comparisons (preprocessors.py).
+c.Autograde.pre_convert_hook = pre_convert_hook
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreCells, CheckCellMetadata,
+]
+c.Autograde.autograde_preprocessors = [
+    GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
+]

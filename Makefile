@@ -33,7 +33,7 @@ test: env
 	$(BIN)/python -m pytest
 
 assignments: env
-	$(BIN)/python -m rnnlab.grading.regenerate
+	$(BIN)/python -m rnnlab.grading regenerate
 
 bench: env
 	$(BIN)/python benchmarks/notebook_speed.py

@@ -9,6 +9,7 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec, SaveAutoGrades,
 )
 
+from rnnlab.grading import feedback
 from rnnlab.grading.hooks import pre_convert_hook
 from rnnlab.grading.preprocessors import GuardedExecute, RestoreCells
 
@@ -42,3 +43,6 @@ c.Autograde.autograde_preprocessors = [
     GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata,
 ]
+
+# Feedback HTML with Chinese labels, from the CLI and from formgrader alike.
+c.GenerateFeedback.post_convert_hook = feedback.post_convert_hook

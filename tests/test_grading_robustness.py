@@ -217,3 +217,16 @@ def test_honest_students_have_no_incident(graded):
     course, _, _, _ = graded
     logged = [json.loads(l) for l in (course / "grading_incidents.jsonl").read_text(encoding="utf-8").splitlines()]
     assert not [e for e in logged if e["student"] == "honest"]
+
+
+@pytest.mark.parametrize("sid", ["honest", "dying_kernel", "patched_comparisons", "empty_notebook"])
+def test_graded_notebooks_hold_every_cell_and_no_grader_code(graded, sid, repo):
+    course, _, _, _ = graded
+    text = (course / "autograded" / sid / AID / f"{AID}.ipynb").read_text(encoding="utf-8")
+    assert "_rnnlab_guard" not in text and "RNNLAB-RESTORED" not in text
+    graded_ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in read(course / "autograded" / sid / AID / f"{AID}.ipynb").cells]
+    release_ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in read(repo / "release" / AID / f"{AID}.ipynb").cells]
+    if sid != "empty_notebook":
+        assert graded_ids == release_ids
+    else:  # the answer cells were deleted: everything else is back, in order
+        assert [g for g in release_ids if g in graded_ids] == graded_ids and "written_square" in graded_ids

@@ -307,10 +307,14 @@ class GuardedExecute(Execute):
     def _hidden(self, code: str) -> str:
         """Run grader code that leaves no trace in the notebook; return what it printed."""
         scratch = NotebookNode(cell_type="code", source=code, metadata={}, outputs=[], execution_count=None)
+        # nbclient writes the executed cell back at its index: give it a slot of its own.
+        self.nb.cells.append(scratch)
         try:
-            self.execute_cell(scratch, -1, store_history=False)
+            self.execute_cell(scratch, len(self.nb.cells) - 1, store_history=False)
         except DeadKernelError:
             return ""
+        finally:
+            self.nb.cells.pop()
         errors = [o for o in scratch.outputs if o.get("output_type") == "error"]
         if errors:
             incidents.report(self.log, self.resources, f"批改保护代码出错：{errors[0].get('ename')}: {errors[0].get('evalue')}")
@@ -331,7 +335,9 @@ class GuardedExecute(Execute):
                 self._guarded = True
             try:
                 self.execute_cell(copy.deepcopy(earlier), i, store_history=False)
+                self.nb.cells[i] = earlier  # the replay ran in a copy: keep the original outputs
             except DeadKernelError:
+                self.nb.cells[i] = earlier
                 self._restarts += 1
                 run_sync(self.km.restart_kernel)(now=True)
                 run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)

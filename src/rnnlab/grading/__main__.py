@@ -1,0 +1,5 @@
+import sys
+
+from rnnlab.grading.cli import main
+
+sys.exit(main())

@@ -1,0 +1,192 @@
+"""The instructor's loop, one command each, wrapping nbgrader's own CLI in the course directory.
+
+    python -m rnnlab.grading regenerate [AID ...]     # release/ and solutions/ from source/
+    python -m rnnlab.grading roster 名单.csv           # import students (学号, 姓名 / id, first_name, ...)
+    python -m rnnlab.grading collect AID 提交.zip|文件夹  # LMS download or a folder -> submitted/
+    python -m rnnlab.grading autograde AID            # grade everything, one line per student
+    python -m rnnlab.grading feedback AID             # Chinese HTML feedback in feedback/
+    python -m rnnlab.grading export [grades.csv]      # every grade as CSV
+    python -m rnnlab.grading summary AID [--csv F]    # per-question summary of the class
+
+Every failure is one Chinese sentence on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from rnnlab.grading import incidents
+from rnnlab.grading.nbgrader_cli import CourseError, assignment_ids, find_course_dir, run_nbgrader
+from rnnlab.grading.regenerate import regenerate
+from rnnlab.grading.roster import read_roster, write_nbgrader_csv
+from rnnlab.grading.summary import format_table, summarise, write_csv
+
+# File names as LMS downloads give them, matched against the full path by nbgrader's
+# zip_collect: "<学号>/<任意>.ipynb" (a folder per student) or "<学号>_<任意>.ipynb".
+PATTERN_FOLDERS = r".*/extracted/(?:[^/]+/)*?(?P<student_id>[A-Za-z0-9][A-Za-z0-9.-]*)/(?P<file_id>[^/]+\.ipynb)$"
+PATTERN_PREFIX = r".*/(?P<student_id>[A-Za-z0-9][A-Za-z0-9.-]*)_(?P<file_id>[^/]+\.ipynb)$"
+
+
+def _known_assignment(course: Path, aid: str) -> str:
+    if aid not in assignment_ids(course):
+        raise CourseError(f"没有作业 {aid!r}；现有的作业：{assignment_ids(course)}")
+    return aid
+
+
+def _students(course: Path) -> list[str]:
+    from nbgrader.api import Gradebook
+
+    db = course / "gradebook.db"
+    if not db.is_file():
+        return []
+    with Gradebook(f"sqlite:///{db}") as gb:
+        return sorted(s.id for s in gb.students)
+
+
+def cmd_regenerate(course: Path, args) -> str:
+    done = regenerate(course, args.assignments)
+    return "\n".join(f"已生成 release/{a}/ 与 solutions/{a}/" for a in done)
+
+
+def cmd_roster(course: Path, args) -> str:
+    students = read_roster(args.csv)
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = write_nbgrader_csv(students, Path(tmp) / "roster.csv")
+        run_nbgrader(course, "db", "student", "import", str(csv_path))
+    return f"已导入 {len(students)} 名学生。"
+
+
+def cmd_collect(course: Path, args) -> str:
+    aid = _known_assignment(course, args.assignment)
+    src = Path(args.source)
+    if not src.exists():
+        raise CourseError(f"找不到 {src}。")
+    if src.is_file() and not zipfile.is_zipfile(src):
+        raise CourseError(f"{src.name} 不是 zip 压缩包；要收一个文件夹，请给出文件夹的路径。")
+    archive = course / "downloaded" / aid / "archive"
+    if archive.exists():
+        shutil.rmtree(archive)
+    archive.mkdir(parents=True)
+    if src.is_dir():
+        shutil.copytree(src, archive / src.name)
+        nested = any(p.parent != src for p in src.rglob("*.ipynb"))
+    else:
+        shutil.copy2(src, archive / src.name)
+        with zipfile.ZipFile(src) as z:
+            nested = any("/" in n.rstrip("/") for n in z.namelist() if n.endswith(".ipynb"))
+    pattern = args.pattern or (PATTERN_FOLDERS if nested else PATTERN_PREFIX)
+    proc = run_nbgrader(course, "zip_collect", aid, "--force",
+                        f"--FileNameCollectorPlugin.named_regexp={pattern}", check=False)
+    if proc.returncode != 0:
+        raise CourseError("收集失败：\n" + "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-8:]))
+    skipped = [l for l in (proc.stdout + proc.stderr).splitlines() if "Skipped" in l]
+    got = sorted(p.parent.parent.name for p in (course / "submitted").glob(f"*/{aid}/*.ipynb"))
+    roster = set(_students(course))
+    unknown = sorted(set(got) - roster) if roster else []
+    lines = [f"已收集 {len(set(got))} 名学生的作业到 submitted/*/{aid}/。"]
+    if skipped:
+        lines.append(f"有 {len(skipped)} 个文件的名字无法识别出学号，已跳过（可用 --pattern 指定文件名规则）。")
+    if unknown:
+        lines.append(f"注意：这些学号不在名单里：{unknown}（批改时会自动加入成绩册）。")
+    return "\n".join(lines)
+
+
+def cmd_autograde(course: Path, args) -> str:
+    aid = _known_assignment(course, args.assignment)
+    if not (course / "submitted").is_dir():
+        raise CourseError("submitted/ 下还没有任何提交：先运行 collect。")
+    extra = ["--student", args.student] if args.student else []
+    proc = run_nbgrader(course, "autograde", aid, "--force", *extra, check=False)
+    from nbgrader.api import Gradebook, MissingEntry
+
+    lines = []
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        a = gb.find_assignment(aid)
+        for sub in sorted(a.submissions, key=lambda s: s.student.id):
+            if args.student and sub.student.id != args.student:
+                continue
+            try:
+                lines.append(f"{sub.student.id:<16} {sub.score:>6.2f} / {sub.max_score:<6g}"
+                             + ("（简答题待人工评分）" if sub.needs_manual_grade else ""))
+            except MissingEntry:
+                continue
+    notes = {}
+    for e in incidents.read(course, aid):
+        notes.setdefault(e["student"], []).append(e["what"])
+    for i, line in enumerate(lines):
+        sid = line.split()[0]
+        if sid in notes:
+            lines[i] += f"  ← {len(notes[sid])} 条情况记录，见上方 [rnnlab] 日志"
+    if proc.returncode != 0:
+        lines.append("nbgrader 报告了错误（见上方日志）；已批改的成绩已保存。")
+    return (proc.stdout + proc.stderr) + "\n" + "\n".join(lines)
+
+
+def cmd_feedback(course: Path, args) -> str:
+    aid = _known_assignment(course, args.assignment)
+    run_nbgrader(course, "generate_feedback", aid, "--force")
+    files = sorted((course / "feedback").glob(f"*/{aid}/*.html"))
+    return f"已为 {len({f.parent.parent.name for f in files})} 名学生生成中文反馈：feedback/<学号>/{aid}/*.html"
+
+
+def cmd_export(course: Path, args) -> str:
+    dest = Path(args.to).resolve()
+    run_nbgrader(course, "export", f"--CsvExportPlugin.to={dest}")
+    return f"成绩已导出到 {dest}"
+
+
+def cmd_summary(course: Path, args) -> str:
+    aid = _known_assignment(course, args.assignment)
+    questions, n, per_student = summarise(course, aid)
+    if args.csv:
+        write_csv(questions, Path(args.csv))
+    return format_table(questions, n, per_student)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rnnlab.grading", description="课程的教师命令（封装 nbgrader）")
+    p.add_argument("--course-dir", type=Path, default=None, help="课程目录（默认：从当前目录向上查找）")
+    sub = p.add_subparsers(dest="command", required=True, metavar="命令")
+    s = sub.add_parser("regenerate", help="从 source/ 重新生成 release/ 与 solutions/")
+    s.add_argument("assignments", nargs="*")
+    s = sub.add_parser("roster", help="从 CSV 名单导入学生")
+    s.add_argument("csv", type=Path)
+    s = sub.add_parser("collect", help="从教学平台下载的 zip 或文件夹收作业")
+    s.add_argument("assignment")
+    s.add_argument("source")
+    s.add_argument("--pattern", default=None, help="识别学号和文件名的正则表达式（nbgrader 的 named_regexp）")
+    s = sub.add_parser("autograde", help="自动批改")
+    s.add_argument("assignment")
+    s.add_argument("--student", default=None)
+    s = sub.add_parser("feedback", help="生成中文反馈（HTML）")
+    s.add_argument("assignment")
+    s = sub.add_parser("export", help="导出成绩 CSV")
+    s.add_argument("to", nargs="?", default="grades.csv")
+    s = sub.add_parser("summary", help="全班每道题的得分情况")
+    s.add_argument("assignment")
+    s.add_argument("--csv", default=None)
+    return p
+
+
+COMMANDS = {"regenerate": cmd_regenerate, "roster": cmd_roster, "collect": cmd_collect,
+            "autograde": cmd_autograde, "feedback": cmd_feedback, "export": cmd_export, "summary": cmd_summary}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        course = find_course_dir(args.course_dir)
+        print(COMMANDS[args.command](course, args))
+    except CourseError as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

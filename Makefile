@@ -38,6 +38,7 @@ assignments: env
 bench: env
 	$(BIN)/python benchmarks/notebook_speed.py
 	$(BIN)/python benchmarks/explorer_latency.py
+	$(BIN)/python benchmarks/autograde_speed.py
 
 clean-env:
 	rm -rf $(VENV)

@@ -34,3 +34,15 @@ def test_no_obsolete_api_and_no_external_images(path):
     text = path.read_text(encoding="utf-8")
     assert "Variable(" not in text
     assert "](http" not in text and "<img" not in text
+
+
+ALL_COMMITTED = sorted(p for d in ("notebooks", "source", "release", "solutions") for p in (REPO / d).rglob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", ALL_COMMITTED, ids=lambda p: str(p.relative_to(REPO)))
+def test_widget_metadata_renders_without_a_kernel(path):
+    """GitHub and nbviewer refuse a notebook whose metadata.widgets lacks a 'state' key."""
+    widgets = read(path).metadata.get("widgets")
+    if widgets is not None:
+        for mime, blob in widgets.items():
+            assert "state" in blob, f"{path.name}: metadata.widgets[{mime!r}] 缺少 state"

@@ -1,0 +1,110 @@
+"""Fonts, figures, the step-through explorer and the self-check widget used by the lectures."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import ipywidgets as W
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from rnnlab import fonts  # noqa: E402
+from rnnlab.explorers.stepper import CellStepper, show_stepper  # noqa: E402
+from rnnlab.figures import draw_rnn_cell, draw_unrolled_rnn  # noqa: E402
+from rnnlab.selfcheck import quiz  # noqa: E402
+
+
+def _render(fig) -> None:
+    fig.savefig(io.BytesIO(), format="png")
+    plt.close(fig)
+
+
+def test_cjk_font_is_found_and_chinese_renders_without_missing_glyphs():
+    assert fonts.setup_cjk_fonts() == "Noto Sans CJK SC"  # CI installs fonts-noto-cjk
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _render(draw_unrolled_rnn(4))
+        _render(draw_rnn_cell())
+    assert not [w for w in caught if "missing from" in str(w.message) or "glyph" in str(w.message).lower()]
+
+
+def test_no_cjk_font_gives_one_clear_warning_and_still_a_figure():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert fonts.setup_cjk_fonts(candidates=("No Such Font CJK",)) is None
+        fig, ax = plt.subplots()
+        ax.set_title("隐状态")
+        _render(fig)
+    ours = [w for w in caught if "没有找到中文字体" in str(w.message)]
+    assert len(ours) == 1 and "fonts-noto-cjk" in str(ours[0].message)
+    fonts._state.clear()
+    fonts.setup_cjk_fonts()  # back to the real font for the other tests
+
+
+def test_unrolled_figure_labels_every_time_step():
+    fig = draw_unrolled_rnn(steps=5, highlight=2)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert [f"时间步 {t}" for t in range(5)] == [t for t in texts if t.startswith("时间步")]
+    assert any("共享同一组参数" in t for t in texts) and any("初始隐状态" in t for t in texts)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("kwargs", [dict(steps=0), dict(steps=2.5), dict(steps=4, highlight=4), dict(steps=True)])
+def test_unrolled_figure_rejects_bad_arguments_in_chinese(kwargs):
+    with pytest.raises(ValueError, match="应当是"):
+        draw_unrolled_rnn(**kwargs)
+
+
+@pytest.mark.parametrize("cell_kwargs, with_h0", [({}, False), ({"nonlinearity": "relu"}, True), ({"bias": False}, True)])
+def test_stepper_shows_the_states_a_real_loop_computes(cell_kwargs, with_h0):
+    torch.manual_seed(1)
+    cell = nn.RNNCell(7, 9, **cell_kwargs)
+    x = torch.randn(5, 3, 7)
+    h0 = torch.randn(3, 9) if with_h0 else None
+    stepper = show_stepper(cell, x, h0)
+    assert isinstance(stepper, CellStepper)
+    h = torch.zeros(3, 9) if h0 is None else h0
+    with torch.no_grad():
+        for t in range(5):
+            h = cell(x[t], h)
+            assert torch.allclose(stepper.states[t], h, atol=1e-6)
+    stepper.t = 3
+    assert "第 3 步读入 <code>x[3]</code>" in stepper.text.value and "(4, 3, 9)" in stepper.text.value
+    plt.close("all")
+
+
+@pytest.mark.parametrize("args, words", [
+    ((nn.RNN(7, 9), torch.randn(5, 3, 7)), "nn.RNNCell"),
+    ((nn.RNNCell(7, 9), [[1.0]]), "张量"),
+    ((nn.RNNCell(7, 9), torch.randn(5, 7)), "三维"),
+    ((nn.RNNCell(7, 9), torch.randn(5, 3, 8)), "input_size 是 7"),
+    ((nn.RNNCell(7, 9), torch.randn(5, 3, 7), torch.randn(9, 3)), "h0 的形状"),
+])
+def test_stepper_bad_input_is_a_chinese_message_not_a_traceback(args, words):
+    widget = show_stepper(*args)
+    assert isinstance(widget, W.HTML) and words in widget.value and "rnnlab-error" in widget.value
+
+
+def test_stepper_caps_huge_hidden_sizes():
+    stepper = show_stepper(nn.RNNCell(4, 1000), torch.randn(3, 2, 4))
+    fig = stepper._figure()
+    assert "只画前 64 个" in fig.axes[1].get_xlabel()
+    plt.close("all")
+
+
+def test_quiz_feedback():
+    q = quiz("`weight_ih` 的形状？", ["(8, 30)", "(30, 8)"], answer=0, explanation="按 (输出, 输入) 存放。")
+    assert "<code>weight_ih</code>" in q.children[0].value
+    assert q.check() is False and "先选" in q.feedback.value
+    q.choice.index = 1
+    assert q.check() is False and "再想想" in q.feedback.value
+    q.choice.index = 0
+    assert q.check() is True and "正确" in q.feedback.value and "输出, 输入" in q.feedback.value
+    with pytest.raises(ValueError):
+        quiz("?", ["a"], answer=3, explanation="")

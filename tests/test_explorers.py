@@ -13,7 +13,7 @@ from torch import nn
 from rnnlab.explorers.bidirectional import BidirectionalMap, truths
 from rnnlab.explorers.gates import GateBlocks, gate_rows
 from rnnlab.explorers.module import ModuleExplorer
-from rnnlab.shapes import Config, torch_shapes
+from rnnlab.shapes import torch_shapes
 
 
 def shown_params(explorer) -> dict[str, tuple]:

@@ -17,7 +17,8 @@ import ipywidgets as W
 import torch
 from torch import nn
 
-from rnnlab.explorers.html import code, message
+from rnnlab.explorers.html import code
+from rnnlab.explorers.view import HTMLView
 from rnnlab.shapes import Config, ConfigError, describe
 
 _MODULES = ("RNN", "GRU", "LSTM")
@@ -88,10 +89,9 @@ def render_map(module: str, num_layers: int, seq_len: int, hidden_size: int) -> 
     )
 
 
-class BidirectionalMap(W.VBox):
+class BidirectionalMap(HTMLView):
     def __init__(self, module: str = "GRU", num_layers: int = 2, seq_len: int = 4, hidden_size: int = 3):
         style = {"description_width": "100px"}
-        self.error: str | None = None
         self.module = W.Dropdown(options=_MODULES, value=module if module in _MODULES else "GRU",
                                  description="模块", style=style)
         self.num_layers = W.IntSlider(min=1, max=4, description="num_layers", style=style)
@@ -119,16 +119,10 @@ class BidirectionalMap(W.VBox):
                         raise ConfigError(f"{k} 应当是 {w.min} 到 {w.max} 之间的整数，收到的是 {v!r}。")
                     w.value = v
         except ConfigError as e:
-            self.error = str(e)
-            self.output.value = message(str(e), "error")
+            self.show_error(str(e))
             return
         self.update()
 
-    def update(self) -> None:
-        try:
-            self.output.value = render_map(self.module.value, self.num_layers.value, self.seq_len.value,
-                                           self.hidden_size.value)
-            self.error = None
-        except Exception as e:
-            self.error = f"内部错误：{type(e).__name__}: {e}"
-            self.output.value = message(self.error, "error")
+    def render(self) -> str:
+        return render_map(self.module.value, self.num_layers.value, self.seq_len.value,
+                          self.hidden_size.value)

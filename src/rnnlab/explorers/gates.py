@@ -11,7 +11,8 @@ from html import escape
 
 import ipywidgets as W
 
-from rnnlab.explorers.html import GATE_COLOURS, code, message, shape_text
+from rnnlab.explorers.html import GATE_COLOURS, code, shape_text
+from rnnlab.explorers.view import HTMLView
 from rnnlab.shapes import GATE_NAMES, Config, ConfigError, describe
 
 _MODULES = ("LSTM", "GRU", "RNN")
@@ -53,10 +54,9 @@ def render_blocks(module: str, input_size: int, hidden_size: int) -> str:
             f'{matrix("weight_hh_l0", hidden_size, "hidden_size")}<p>{explain}</p></div>')
 
 
-class GateBlocks(W.VBox):
+class GateBlocks(HTMLView):
     def __init__(self, module: str = "LSTM", input_size: int = 50, hidden_size: int = 100):
         style = {"description_width": "100px"}
-        self.error: str | None = None
         self.module = W.Dropdown(options=_MODULES, value=module if module in _MODULES else "LSTM",
                                  description="模块", style=style)
         self.input_size = W.IntSlider(min=1, max=512, description="input_size", style=style)
@@ -84,15 +84,9 @@ class GateBlocks(W.VBox):
                             raise ConfigError(f"{k} 最大取 {getattr(self, k).max}（画得下为止）；形状规律对任何大小都一样。")
                     getattr(self, k).value = v
         except ConfigError as e:
-            self.error = str(e)
-            self.output.value = message(str(e), "error")
+            self.show_error(str(e))
             return
         self.update()
 
-    def update(self) -> None:
-        try:
-            self.output.value = render_blocks(self.module.value, self.input_size.value, self.hidden_size.value)
-            self.error = None
-        except Exception as e:  # never a traceback into the notebook
-            self.error = f"内部错误：{type(e).__name__}: {e}"
-            self.output.value = message(self.error, "error")
+    def render(self) -> str:
+        return render_blocks(self.module.value, self.input_size.value, self.hidden_size.value)

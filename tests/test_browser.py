@@ -1,0 +1,351 @@
+"""Real browser: every lecture runs in a real JupyterLab (headless Debian chromium) without
+errors and with every widget rendered; the module explorer, driven with the mouse and
+keyboard as a student would, shows exactly the shapes torch computes.
+
+The server's root is a temporary copy of notebooks/ (plus a throw-away notebook with a
+ModuleExplorer), so nothing is ever written into the repository.
+
+    .venv/bin/python -m pytest tests/test_browser.py -v -rs
+
+Without chromium these tests are skipped, except under CI (CI=true), where they fail.
+Screenshots of failures go to $RNNLAB_BROWSER_SHOTS (default: <tmp>/rnnlab-browser-shots);
+with RNNLAB_BROWSER_SHOTS set, the explorer is also photographed when the test passes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import REPO
+from browser import Browser, LabServer, Notebook, find_chromium, screenshot, wait_for
+
+from rnnlab.shapes import Config, torch_shapes
+
+
+def code_of(path: Path) -> str:
+    """The code cells' source (the whole file if it is not a readable notebook: the test says why)."""
+    try:
+        return "\n".join(c.source for c in nbformat.read(str(path), 4).cells if c.cell_type == "code")
+    except Exception:
+        return path.read_text(encoding="utf-8", errors="replace")
+
+
+LECTURES = sorted((REPO / "notebooks").glob("*.ipynb"))
+EXPLORER_LECTURES = [p for p in LECTURES if "ModuleExplorer(" in code_of(p)]
+TEMP_EXPLORER = "_browser_test/module_explorer.ipynb"  # written into the temporary server root
+EXPLORER_CASES = [f"notebooks/{p.name}" for p in EXPLORER_LECTURES] + [TEMP_EXPLORER]
+
+SHOTS = Path(os.environ.get("RNNLAB_BROWSER_SHOTS") or Path(tempfile.gettempdir()) / "rnnlab-browser-shots")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+# ------------------------------------------------------------------ fixtures
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium and Python's playwright, or skip (fail under CI=true)."""
+    reason = None
+    path = find_chromium()
+    if path is None:
+        reason = ("没有找到 chromium（Debian 包 chromium；安装：sudo apt-get install chromium fonts-noto-cjk）。"
+                  "不要运行 playwright install，用的是系统的 chromium。")
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "没有安装 Python 包 playwright（pip install -e '.[test]'）。"
+    if reason:
+        if _in_ci():
+            pytest.fail("CI 中浏览器测试不允许跳过：" + reason, pytrace=False)
+        pytest.skip("浏览器测试已跳过：" + reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def lab_root(tmp_path_factory):
+    """A temporary server root: a copy of notebooks/ and a throw-away explorer notebook."""
+    root = tmp_path_factory.mktemp("lab-root")
+    if (REPO / "notebooks").is_dir():
+        shutil.copytree(REPO / "notebooks", root / "notebooks",
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("浏览器测试用的临时 notebook（测试结束后删除）。"),
+        nbformat.v4.new_code_cell("from rnnlab.explorers.module import ModuleExplorer\n"
+                                  "ModuleExplorer(module=\"LSTM\", input_size=50, hidden_size=100)"),
+    ]
+    (root / TEMP_EXPLORER).parent.mkdir(parents=True)
+    nbformat.write(nb, str(root / TEMP_EXPLORER))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lab(chromium, lab_root):
+    with LabServer(lab_root) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser(chromium, lab):
+    with Browser(chromium) as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser, lab):
+    page = browser.new_page()
+    yield page
+    page.context.close()
+    with contextlib.suppress(Exception):  # one kernel at a time
+        for k in lab.api("/api/kernels"):
+            lab.api(f"/api/kernels/{k['id']}", method="DELETE", timeout=10)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^\w.-]", "_", name)
+
+
+@contextlib.contextmanager
+def shot_on_failure(page, name: str):
+    try:
+        yield
+    except BaseException as e:
+        path = screenshot(page, SHOTS, _safe(name))
+        if path is not None and hasattr(e, "add_note"):
+            e.add_note(f"截图：{path}")
+        raise
+
+
+def keep_shot(locator, name: str) -> None:
+    """Photograph an element when RNNLAB_BROWSER_SHOTS is set (to look at the explorer)."""
+    if os.environ.get("RNNLAB_BROWSER_SHOTS"):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        locator.screenshot(path=str(SHOTS / (_safe(name) + ".png")))
+
+
+def _clean(problems: list[str]) -> list[str]:
+    return [ANSI.sub("", p) for p in problems]
+
+
+# ------------------------------------------------------------------ 1. every lecture
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
+def test_lecture_runs_in_jupyterlab(path, lab, page):
+    rel = f"notebooks/{path.name}"
+    with shot_on_failure(page, f"lecture-{path.stem}"):
+        nb = Notebook.open(page, lab, rel)
+        kernel = nb.kernel_prefix()
+        assert Path(kernel["prefix"]).resolve() == Path(sys.prefix).resolve(), f"内核不是课程环境的 Python：{kernel}"
+
+        state = nb.run_all()
+        assert _clean(nb.problems()) == [], f"{rel} 在 JupyterLab 中出错"
+        assert all(c is not None for c in state["counts"]), f"有单元格没有运行：{state}"
+
+        widgets = nb.widgets()
+        uses_widgets = widgets["outputs"] > 0 or re.search(r"ipywidgets|rnnlab\.explorers|Explorer\(", code_of(path))
+        if uses_widgets:
+            assert widgets["outputs"] >= 1, f"{rel} 用到了 widget，却没有显示任何 widget"
+            assert widgets["pending"] == [], f"有 widget 没有渲染出来：{widgets['pending']}"
+            assert widgets["jupyterWidgets"] >= 1
+        assert page.console_errors == [], f"页面里有未捕获的 JavaScript 错误：{page.console_errors}"
+
+
+# ------------------------------------------------------------------ 2. the module explorer
+
+_READ_EXPLORER = r"""
+(ex) => {
+  const controls = {};
+  for (const box of ex.querySelectorAll('.widget-inline-hbox')) {
+    if (box.closest('.rnnlab-module-output')) continue;
+    const label = box.querySelector(':scope > label.widget-label');
+    let name = label && label.style.display !== 'none' ? label.textContent.trim() : '';
+    const cb = box.querySelector('input[type=checkbox]');
+    const sel = box.querySelector(':scope > select');
+    const inp = box.querySelector(':scope > input');
+    const readout = box.querySelector('.widget-readout');
+    if (cb) controls[box.querySelector('.widget-label-basic span').textContent.trim()] = {value: cb.checked, disabled: cb.disabled};
+    else if (sel) controls[name] = {value: sel.value, disabled: sel.disabled};
+    else if (inp) controls[name] = {value: inp.value, disabled: inp.disabled};
+    else if (readout) controls[name] = {value: readout.textContent.trim(),
+                                        disabled: box.querySelector('.noUi-target').hasAttribute('disabled')};
+  }
+  const out = ex.querySelector('.rnnlab-module-output');
+  const rows = (sel) => { const t = out.querySelector(sel); return t ? [...t.rows].slice(1) : null; };
+  const params = rows('table.rnnlab-params'), tensors = rows('table.rnnlab-tensors');
+  const chip = (s) => { const b = s.querySelector('b').textContent.trim();
+                        return [b, s.textContent.trim().slice(b.length).trim()]; };
+  const total = out.querySelector('.rnnlab-total b');
+  return {
+    controls,
+    call: (out.querySelector('code') || {textContent: ''}).textContent,
+    params: params && params.map(r => [r.cells[0].innerText.trim(), r.cells[1].innerText.trim()]),
+    tensors: tensors && tensors.map(r => [r.cells[0].innerText.trim(),
+                                          [...r.cells[1].querySelectorAll('span.rnnlab-dim')].map(chip)]),
+    total: total ? total.textContent.trim() : null,
+    errors: [...out.querySelectorAll('.rnnlab-error')].map(e => e.innerText.trim()),
+    text: out.innerText,
+  };
+}
+"""
+
+
+def read_explorer(explorer) -> dict:
+    return explorer.evaluate(_READ_EXPLORER)
+
+
+def config_from_controls(controls: dict) -> Config:
+    """The configuration the controls on screen describe (a greyed-out box does not apply)."""
+    v: dict = {}
+    for label, c in controls.items():
+        key = "module" if label == "模块" else "batched" if label.startswith("批量输入") else label.split()[0]
+        v[key] = c["value"]
+    for key in ("input_size", "hidden_size", "seq_len", "batch"):
+        v[key] = int(v[key])
+    v["proj_size"] = 0 if controls["proj_size"]["disabled"] else int(v["proj_size"])
+    v["num_layers"] = int(v["num_layers"])
+    v["dropout"] = float(v["dropout"])
+    return Config(**v)
+
+
+def shown_shapes(state: dict) -> tuple[dict, dict]:
+    params = {name: tuple(int(x) for x in re.findall(r"\d+", shape)) for name, shape in state["params"]}
+    tensors = {name: tuple(int(size) for size, _label in chips) for name, chips in state["tensors"]}
+    assert len(params) == len(state["params"]) and len(tensors) == len(state["tensors"]), "表中有重复的行"
+    return params, tensors
+
+
+def expected_labels(cfg: Config) -> dict[str, list[str]]:
+    """What each dimension means, from PyTorch's documentation (independent of rnnlab)."""
+    batch = ["批量"] if cfg.batched else []
+    if cfg.module.endswith("Cell"):
+        names = ["input", "h'"] + (["c'"] if cfg.module == "LSTMCell" else [])
+        return {n: batch + ["特征"] for n in names}
+    seq = (["批量", "时间步"] if cfg.batch_first else ["时间步", "批量"]) if cfg.batched else ["时间步"]
+    out = {"input": seq + ["特征"], "output": seq + ["特征"], "h_n": ["层数×方向"] + batch + ["特征"]}
+    if cfg.module == "LSTM":
+        out["c_n"] = out["h_n"]
+    return out
+
+
+def mismatches(state: dict) -> list[str]:
+    """Everything on screen that disagrees with torch for the configuration on screen."""
+    if state["params"] is None or state["tensors"] is None:
+        return [f"表格没有显示：{state['errors'] or state['text'][:200]}"]
+    cfg = config_from_controls(state["controls"])
+    params, tensors = torch_shapes(cfg)
+    shown_p, shown_t = shown_shapes(state)
+    bad = []
+    if shown_p != params:
+        bad.append(f"参数表 {shown_p} != torch {params}")
+    if shown_t != tensors:
+        bad.append(f"张量表 {shown_t} != torch {tensors}")
+    labels = {name: [label for _size, label in chips] for name, chips in state["tensors"]}
+    if labels != expected_labels(cfg):
+        bad.append(f"维度含义 {labels} != {expected_labels(cfg)}")
+    total = sum(math.prod(s) for s in params.values())
+    if state["total"] is None or int(state["total"].replace(",", "")) != total:
+        bad.append(f"参数总数 {state['total']} != {total}")
+    if not state["call"].startswith(f"nn.{cfg.module}("):
+        bad.append(f"调用 {state['call']!r} 与所选模块 {cfg.module} 不符")
+    if state["errors"]:
+        bad.append(f"有错误信息：{state['errors']}")
+    return bad
+
+
+def wait_until_consistent(explorer, condition=lambda s: True, what="", timeout: float = 20) -> dict:
+    """Wait until the kernel's answer is on screen: tables equal torch's and `condition` holds."""
+    last: dict = {}
+
+    def ok():
+        nonlocal last
+        last = read_explorer(explorer)
+        return condition(last) and not mismatches(last)
+
+    try:
+        wait_for(ok, timeout, what or "探索器更新", interval=0.2)
+    except TimeoutError:
+        pass
+    assert condition(last), f"{what}：界面没有变成预期的样子：{last['controls']}"
+    assert mismatches(last) == [], f"{what}：{mismatches(last)}"
+    return last
+
+
+def control(explorer, kind: str, label: str):
+    return explorer.locator(f".{kind}:has(> label.widget-label:text-is('{label}'))").first
+
+
+@pytest.mark.parametrize("rel", EXPLORER_CASES, ids=lambda r: "temp-notebook" if r == TEMP_EXPLORER else Path(r).name)
+def test_module_explorer_shows_torch_shapes(rel, lab, page):
+    with shot_on_failure(page, f"explorer-{Path(rel).stem}"):
+        nb = Notebook.open(page, lab, rel)
+        assert Path(nb.kernel_prefix()["prefix"]).resolve() == Path(sys.prefix).resolve()
+        nb.run_all()
+        assert _clean(nb.problems()) == []
+        explorer = page.locator(".rnnlab-module-explorer").first
+        explorer.wait_for(state="attached", timeout=30_000)
+        explorer.scroll_into_view_if_needed()
+        start = wait_until_consistent(explorer, what="初始状态")
+
+        # The 模块 dropdown.
+        module = "GRU" if start["controls"]["模块"]["value"] != "GRU" else "LSTM"
+        control(explorer, "widget-dropdown", "模块").locator("select").select_option(module)
+        s = wait_until_consistent(explorer, lambda s: s["controls"]["模块"]["value"] == module
+                                  and s["call"].startswith(f"nn.{module}("), f"选择模块 {module}")
+
+        # The num_layers slider (noUiSlider): focus the handle and use the arrow keys.
+        layers = int(s["controls"]["num_layers"]["value"])
+        target, key = (layers + 1, "ArrowRight") if layers < 8 else (layers - 1, "ArrowLeft")
+        handle = control(explorer, "widget-slider", "num_layers").locator(".noUi-handle")
+        handle.focus()
+        handle.press(key)
+        s = wait_until_consistent(explorer, lambda s: int(s["controls"]["num_layers"]["value"]) == target
+                                  and f"num_layers={target}" in s["call"], f"num_layers 滑块移到 {target}")
+        assert any(name == f"weight_ih_l{target - 1}" for name, _ in s["params"])
+
+        # The explorer's own full check (a meta-device forward in the kernel).
+        explorer.locator("button:text-is('用 torch 核对')").click()
+        check = explorer.locator(".widget-hbox:has(> button) .widget-html-content")
+        wait_for(lambda: "完全一致" in check.inner_text(), 20, "用 torch 核对 的结果")
+
+        # A wrong value: a Chinese message inside the explorer, no traceback anywhere.
+        hidden = control(explorer, "widget-text", "hidden_size").locator("input")
+        good = hidden.input_value()
+        hidden.fill("abc")
+        hidden.press("Enter")
+        error = explorer.locator(".rnnlab-module-output .rnnlab-error").first
+        error.wait_for(state="visible", timeout=20_000)
+        message = error.inner_text()
+        assert CJK.search(message) and "hidden_size" in message, message
+        state = read_explorer(explorer)
+        assert state["params"] is None and state["tensors"] is None, "输入无效时不应再显示旧的表格"
+        time.sleep(0.5)  # a traceback from the callback, if any, would arrive right after the update
+        assert _clean(nb.problems()) == [], "无效输入引发了 traceback"
+        keep_shot(explorer, f"explorer-{Path(rel).stem}-error")
+
+        # Fixed again: the tables come back, equal to torch's.
+        hidden.fill(good)
+        hidden.press("Enter")
+        wait_until_consistent(explorer, lambda s: s["controls"]["hidden_size"]["value"] == good, "改正 hidden_size 之后")
+        assert _clean(nb.problems()) == []
+        assert page.console_errors == [], f"页面里有未捕获的 JavaScript 错误：{page.console_errors}"
+        assert nb.state()["nCode"] == len([c for c in nbformat.read(str(lab.root / rel), 4).cells
+                                           if c.cell_type == "code"]), "按键被当成了 notebook 快捷键"
+        keep_shot(explorer, f"explorer-{Path(rel).stem}")

@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.rnnlab-installed
 # Where a CPU-only torch comes from when pip has no local wheel (see README).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PORT   ?= 8888
+# Jupyter refuses to run as root (containers, Binder-like machines) unless told to.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # nbgrader calls `alembic` and starts kernels by name: both must come from the venv.
 export PATH := $(BIN):$(PATH)
@@ -27,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $@
 
 lab: env
-	$(BIN)/jupyter lab --port=$(PORT) notebooks/00_overview.ipynb
+	$(BIN)/jupyter lab --port=$(PORT) $(ALLOW_ROOT) notebooks/00_overview.ipynb
 
 test: env
 	$(BIN)/python -m pytest

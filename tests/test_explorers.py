@@ -173,3 +173,9 @@ def test_bidirectional_view_marks_the_classic_mistake():
     assert b.error and "1 到 4" in b.error
     b.set(num_layers=1)
     assert b.error is None and "第 0 层 · 反向" in b.output.value
+
+
+def test_sizes_may_be_given_as_text_like_the_boxes_hold():
+    e = ModuleExplorer(module="LSTM", input_size="50", hidden_size="100")
+    assert e.error is None and shown_params(e)["weight_hh_l0"] == (400, 100)
+    assert "必须是整数" in ModuleExplorer(hidden_size="2.5").error

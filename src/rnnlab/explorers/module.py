@@ -97,7 +97,9 @@ class ModuleExplorer(W.VBox):
             self._show_error(f"不认识的参数：{sorted(unknown)}。")
         else:
             try:
-                describe(Config(**c))
+                typed = {k: (_parse_int_text(v, k) if k in _TEXT_FIELDS and isinstance(v, str) else v)
+                         for k, v in c.items()}
+                describe(Config(**typed))
             except ConfigError as e:
                 self._show_error(str(e))
 

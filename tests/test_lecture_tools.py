@@ -75,7 +75,8 @@ def test_stepper_shows_the_states_a_real_loop_computes(cell_kwargs, with_h0):
             h = cell(x[t], h)
             assert torch.allclose(stepper.states[t], h, atol=1e-6)
     stepper.t = 3
-    assert "第 3 步读入 <code>x[3]</code>" in stepper.text.value and "(4, 3, 9)" in stepper.text.value
+    assert "第 3 步读入 <code>x[3]</code>" in stepper.text.value and "<code>out[3]</code>" in stepper.text.value
+    assert "(4, 3, 9)" in stepper.text.value
     plt.close("all")
 
 

@@ -220,7 +220,8 @@ def check_rnn_cell_step(rnn_cell_step) -> str:
 
     for (biases, kw, label, hint), exp in zip(options, expected):
         what = f"{name}(..., {label}) 的返回值" if label else f"{name} 的返回值"
-        out = check_is_tensor(_call(rnn_cell_step, name, *args, *biases, **kw), name)
+        fresh = [a.clone() for a in args] + [b if b is None else b.clone() for b in biases]
+        out = check_is_tensor(_call(rnn_cell_step, name, *fresh, **kw), name)
         check_shape(out, (batch, hid), what, "批量大小, hidden_size")
         if not label and not close(out, exp):
             for variant, diagnosis in variants:
@@ -252,7 +253,7 @@ def _oracle_run(cell, x, h0=None):
 
 
 def _unpack_pair(result, name):
-    if not isinstance(result, tuple) or len(result) != 2:
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
         got = _describe(result) + (f"（长度 {len(result)}）" if isinstance(result, (tuple, list)) else "")
         _fail(f"{name} 应当返回一个二元组 (outputs, h_last)，实际返回的是 {got}。")
     return result

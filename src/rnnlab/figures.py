@@ -43,7 +43,11 @@ def _new_axes(ax, size):
 
 
 def draw_unrolled_rnn(steps: int = 4, ax=None, highlight: int | None = None):
-    """An RNN unrolled over `steps` time steps; `highlight` marks one step. Returns the Figure."""
+    """An RNN unrolled over `steps` time steps; `highlight` marks one step. Returns the Figure.
+
+    Boxes are named as in the lecture's code (x[t], out[t], h0 as nn.RNN calls the initial
+    state), so the picture and the loop read the same way.
+    """
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 12:
         raise ValueError(f"steps 应当是 1 到 12 之间的整数，收到的是 {steps!r}。")
     if highlight is not None and (isinstance(highlight, bool) or not isinstance(highlight, int)
@@ -54,22 +58,23 @@ def draw_unrolled_rnn(steps: int = 4, ax=None, highlight: int | None = None):
         x = 1.9 * t + 1.6
         edge = PALETTE["highlight"] if t == highlight else PALETTE["edge"]
         lw = 2.6 if t == highlight else 1.2
-        _box(ax, x, 0.0, 0.9, 0.55, f"$x_{{{t}}}$", PALETTE["input"], color="white")
+        _box(ax, x, 0.0, 0.9, 0.55, f"x[{t}]", PALETTE["input"], color="white", size=11)
         _box(ax, x, 1.35, 1.2, 0.75, "RNNCell", PALETTE["cell"], edge=edge, lw=lw, size=11)
-        _box(ax, x, 2.75, 0.9, 0.55, f"$h_{{{t}}}$", PALETTE["hidden"], color="white")
+        _box(ax, x, 2.75, 0.9, 0.55, f"out[{t}]", PALETTE["hidden"], color="white", size=11)
         _arrow(ax, (x, 0.3), (x, 0.95))
         _arrow(ax, (x, 1.75), (x, 2.45))
         ax.text(x, -0.55, f"时间步 {t}", ha="center", fontsize=10, color=PALETTE["note"])
         if t < steps - 1:
             _arrow(ax, (x + 0.62, 1.35), (x + 1.9 - 0.62, 1.35), color=PALETTE["hidden"], lw=1.8)
-    _box(ax, 0.15, 1.35, 0.7, 0.5, "$h_{-1}$", "white", size=11)
+    _box(ax, 0.15, 1.35, 0.7, 0.5, "h0", "white", size=11)
     _arrow(ax, (0.52, 1.35), (1.6 - 0.62, 1.35), color=PALETTE["hidden"], lw=1.8)
     ax.text(0.15, 0.85, "初始隐状态\n（默认全零）", ha="center", va="top", fontsize=9, color=PALETTE["note"])
     ax.text(1.9 * (steps - 1) / 2 + 1.6, 3.45, "所有时间步共享同一组参数 W_ih、W_hh、b_ih、b_hh",
             ha="center", fontsize=11)
-    ax.text(1.9 * steps + 0.5, 2.75, "隐状态 hₜ", va="center", fontsize=10, color=PALETTE["hidden"])
-    ax.text(1.9 * steps + 0.5, 0.0, "输入 xₜ", va="center", fontsize=10, color=PALETTE["input"])
-    ax.set_xlim(-0.4, 1.9 * steps + 1.9)
+    ax.text(1.9 * steps + 0.5, 2.75, "每个时间步的隐状态\n（nn.RNN 的 output）", va="center", fontsize=10,
+            color=PALETTE["hidden"])
+    ax.text(1.9 * steps + 0.5, 0.0, "输入序列 x\n(时间步, 批量, I)", va="center", fontsize=10, color=PALETTE["input"])
+    ax.set_xlim(-0.4, 1.9 * steps + 2.6)
     ax.set_ylim(-0.9, 3.8)
     return fig
 

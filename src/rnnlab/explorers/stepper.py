@@ -83,7 +83,7 @@ class CellStepper(W.VBox):
     def state_text(self) -> str:
         t, H = self.t, self.cell.hidden_size
         return (f"第 {t} 步读入 {code(f'x[{t}]')}，形状 {shape_text(tuple(self.x[t].shape))}（批量, input_size）；"
-                f"得到 {code(f'h_{t}')}，形状 {shape_text((self.x.shape[1], H))}（批量, hidden_size）。"
+                f"得到新的隐状态 {code(f'out[{t}]')}，形状 {shape_text((self.x.shape[1], H))}（批量, hidden_size）。"
                 f"到目前为止共 {t + 1} 个隐状态，叠起来是 {shape_text((t + 1, self.x.shape[1], H))}。")
 
     def update(self) -> None:
@@ -110,7 +110,7 @@ class CellStepper(W.VBox):
         ax_time.set_title(f"读入的时间步（橙色为当前 t = {t}）", fontsize=10)
         data = self.states[: t + 1, b, :units].numpy()
         im = ax_h.imshow(data, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1)
-        ax_h.set_yticks(range(t + 1), [f"h_{i}" for i in range(t + 1)])
+        ax_h.set_yticks(range(t + 1), [f"out[{i}]" for i in range(t + 1)])
         ax_h.set_xlabel("隐藏单元" + (f"（只画前 {units} 个，共 {self.cell.hidden_size} 个）"
                                       if units < self.cell.hidden_size else ""))
         fig.colorbar(im, ax=ax_h, fraction=0.03)

@@ -44,5 +44,12 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties, CheckCellMetadata,
 ]
 
+# Student code runs in a bubblewrap sandbox (rnnlab/grading/sandbox.py): it cannot see the
+# gradebook or other students' work, write outside its own folder, or reach the network.
+# Without bubblewrap, grading refuses; False runs student code with your rights.
+c.GuardedExecute.sandbox = True
+c.SandboxedKernelManager.memory_limit_mb = 2048   # address space per kernel process; a kernel with torch uses ~650 MiB
+c.SandboxedKernelManager.cpu_limit_seconds = 600
+
 # Feedback HTML with Chinese labels, from the CLI and from formgrader alike.
 c.GenerateFeedback.post_convert_hook = feedback.post_convert_hook

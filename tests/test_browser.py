@@ -29,6 +29,7 @@ import pytest
 
 from conftest import REPO
 from browser import Browser, LabServer, Notebook, find_chromium, screenshot, wait_for
+from machine import require
 
 from rnnlab.shapes import Config, torch_shapes
 
@@ -51,10 +52,6 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 # ------------------------------------------------------------------ fixtures
 
 @pytest.fixture(scope="session")
@@ -70,10 +67,7 @@ def chromium() -> str:
             import playwright.sync_api  # noqa: F401
         except ImportError:
             reason = "没有安装 Python 包 playwright（pip install -e '.[test]'）。"
-    if reason:
-        if _in_ci():
-            pytest.fail("CI 中浏览器测试不允许跳过：" + reason, pytrace=False)
-        pytest.skip("浏览器测试已跳过：" + reason)
+    require("浏览器测试", reason)
     return path
 
 

@@ -20,7 +20,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from rnnlab.grading import incidents
+from rnnlab.grading import incidents, sandbox
 from rnnlab.grading.nbgrader_cli import CourseError, assignment_ids, find_course_dir, run_nbgrader
 from rnnlab.grading.regenerate import regenerate
 from rnnlab.grading.roster import read_roster, write_nbgrader_csv
@@ -100,6 +100,10 @@ def cmd_autograde(course: Path, args) -> str:
     aid = _known_assignment(course, args.assignment)
     if not (course / "submitted").is_dir():
         raise CourseError("submitted/ 下还没有任何提交：先运行 collect。")
+    try:
+        sandbox.preflight(course)
+    except sandbox.SandboxUnavailable as e:
+        raise CourseError(str(e)) from None
     extra = ["--student", args.student] if args.student else []
     proc = run_nbgrader(course, "autograde", aid, "--force", *extra, check=False)
     from nbgrader.api import Gradebook, MissingEntry

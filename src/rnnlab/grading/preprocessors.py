@@ -29,9 +29,9 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute, OverwriteCells
-from traitlets import Integer
+from traitlets import Bool, Integer
 
-from rnnlab.grading import incidents
+from rnnlab.grading import incidents, sandbox
 
 RESTORED_NOTE = "这个单元格在提交中缺失，批改时已按原样恢复。"
 
@@ -241,7 +241,22 @@ _NOTEWORTHY = {
     "CellTimeoutError": "超过时间限制，已被中断（死循环？）",
     "SystemExit": "调用了 sys.exit() 或 exit()",
     "KeyboardInterrupt": "被中断（KeyboardInterrupt）",
+    "MemoryError": "申请的内存超过了上限，已被拒绝",
 }
+# ...and what the sandbox stopped, told by the error's text.
+_NOTEWORTHY_TEXT = {
+    "[Errno 30]": "试图写入作业文件夹以外的位置，已被沙箱阻止",
+    "[Errno 101]": "试图联网，已被沙箱阻止",
+    "can't allocate memory": "申请的内存超过了上限，已被拒绝",
+}
+
+
+def _noteworthy(out) -> str | None:
+    if out.get("output_type") != "error":
+        return None
+    why = _NOTEWORTHY.get(out.get("ename"))
+    text = str(out.get("evalue", ""))
+    return why or next((w for key, w in _NOTEWORTHY_TEXT.items() if key in text), None)
 
 
 class GuardedExecute(Execute):
@@ -249,11 +264,26 @@ class GuardedExecute(Execute):
 
     max_output_chars = Integer(100_000, help="Characters of output kept per cell; the rest is dropped.").tag(config=True)
     max_kernel_restarts = Integer(3, help="Kernel deaths tolerated per notebook before giving up.").tag(config=True)
+    sandbox = Bool(True, help="Run each student's kernel in bubblewrap (rnnlab.grading.sandbox). "
+                              "False runs student code with the grader's rights.").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
+        from jupyter_client.manager import AsyncKernelManager
         from nbclient import NotebookClient
 
         NotebookClient.__init__(self, nb, km)
+        if self.sandbox:
+            try:
+                sandbox.check_available(sandbox.SandboxedKernelManager(config=self.config).bwrap)
+            except sandbox.SandboxUnavailable as e:
+                self.log.error("[rnnlab] %s", e)  # then nbgrader records the failure and goes on
+                raise
+            self.kernel_manager_class = sandbox.SandboxedKernelManager
+        else:
+            self.kernel_manager_class = AsyncKernelManager
+            if not getattr(GuardedExecute, "_warned_unsandboxed", False):
+                self.log.warning("[rnnlab] 沙箱已关闭（c.GuardedExecute.sandbox = False）：学生代码以你的权限运行。")
+                GuardedExecute._warned_unsandboxed = True
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self._guard_name = f"_rnnlab_guard_{secrets.token_hex(8)}"
@@ -267,7 +297,28 @@ class GuardedExecute(Execute):
             for index, cell in enumerate(self.nb.cells):
                 self._run(cell, index)
         self.set_widgets_metadata()
+        workdir = (resources or {}).get("metadata", {}).get("path")
+        planted = sandbox.remove_escape_links(Path(workdir)) if workdir else []
+        if planted:
+            incidents.report(self.log, self.resources, f"删除了指向作业文件夹以外的符号链接：{planted}")
         return self.nb, self.resources
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if isinstance(km, sandbox.SandboxedKernelManager):
+            km.hidden_paths = self._hidden_paths()
+        return km
+
+    def _hidden_paths(self) -> list[str]:
+        """What a student's kernel must not see: the course, the gradebook, the exchange."""
+        from nbgrader.coursedir import CourseDirectory
+        from nbgrader.exchange.default.exchange import Exchange
+
+        paths = [CourseDirectory(config=self.config).root, Exchange(config=self.config).root]
+        db_url = self.resources.get("nbgrader", {}).get("db_url", "")
+        if db_url.startswith("sqlite:///"):
+            paths.append(db_url[len("sqlite:///"):])
+        return [str(Path(p).resolve()) for p in paths if p and Path(p).exists()]
 
     # -- one cell ---------------------------------------------------------------------
     def _run(self, cell, index):
@@ -296,7 +347,7 @@ class GuardedExecute(Execute):
             incidents.report(self.log, self.resources, f"第 {index} 个单元格运行时内核退出，已重启内核并继续批改")
             self._restart_and_replay(index)
         for out in cell.outputs:
-            why = _NOTEWORTHY.get(out.get("ename")) if out.get("output_type") == "error" else None
+            why = _noteworthy(out)
             if why:
                 incidents.report(self.log, self.resources, f"第 {index} 个单元格{why}")
         if index in self._truncated:

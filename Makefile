@@ -41,6 +41,7 @@ bench: env
 	$(BIN)/python benchmarks/notebook_speed.py
 	$(BIN)/python benchmarks/explorer_latency.py
 	$(BIN)/python benchmarks/autograde_speed.py
+	$(BIN)/python benchmarks/sandbox_overhead.py
 
 clean-env:
 	rm -rf $(VENV)

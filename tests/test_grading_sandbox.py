@@ -306,6 +306,12 @@ def test_grading_refuses_without_bubblewrap_unless_the_instructor_opts_out(tmp_p
 
 # ------------------------------------------------------------ the command itself
 
+def _run_inside(bwrap, probe: str, workdir: Path, hidden: list[Path], runtime: Path) -> subprocess.CompletedProcess:
+    cmd = sandbox.sandbox_command([sys.executable, "-c", probe], bwrap=bwrap, workdir=workdir, hidden=hidden,
+                                  runtime_dir=runtime, memory_bytes=2 << 30, cpu_seconds=60, file_bytes=1 << 20)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
 def test_hiding_a_folder_keeps_the_code_the_kernel_imports(bwrap, repo, tmp_path):
     """The repo itself hidden (its .venv and src/ hold the interpreter's packages): torch and
     rnnlab still import, while the repo's other files are gone and its stand-in takes no writes."""
@@ -315,9 +321,29 @@ def test_hiding_a_folder_keeps_the_code_the_kernel_imports(bwrap, repo, tmp_path
              f"print('README' if os.path.exists({str(repo / 'README.md')!r}) else 'hidden'); "
              "open('mine.txt', 'w').write('ok'); "
              f"open({str(repo / 'new.txt')!r}, 'w')")
-    cmd = sandbox.sandbox_command([sys.executable, "-c", probe], bwrap=bwrap, workdir=work, hidden=[repo],
-                                  runtime_dir=runtime, memory_bytes=2 << 30, cpu_seconds=60, file_bytes=1 << 20)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    proc = _run_inside(bwrap, probe, work, [repo], runtime)
     assert proc.stdout.strip() == "hidden", proc.stderr
     assert "Read-only file system" in proc.stderr and not (repo / "new.txt").exists()
     assert (work / "mine.txt").read_text() == "ok"
+
+
+def test_code_under_tmp_stays_importable_but_a_course_on_sys_path_stays_hidden(bwrap, tmp_path, monkeypatch):
+    """A checkout under /tmp (its venv, its src/) must import inside the private /tmp; a sys.path
+    entry that holds the course (nbgrader run as `python -m` in the course) must not uncover it."""
+    code, course = tmp_path / "checkout" / "src", tmp_path / "course"
+    code.mkdir(parents=True)
+    (code / "course_tool.py").write_text("ANSWER = 42\n")
+    (tmp_path / "checkout" / "notes.txt").write_text("not code")
+    work = course / "autograded" / "s1" / AID
+    work.mkdir(parents=True)
+    (course / "gradebook.db").write_text("grades")
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    monkeypatch.syspath_prepend(str(code))
+    monkeypatch.syspath_prepend(str(course))
+    monkeypatch.syspath_prepend(str(tmp_path))  # an ancestor of the course, too
+    probe = (f"import os, sys; sys.path.insert(0, {str(code)!r}); import course_tool; print(course_tool.ANSWER); "
+             f"print(os.path.exists({str(tmp_path / 'checkout' / 'notes.txt')!r}), "
+             f"os.path.exists({str(course / 'gradebook.db')!r}), os.getcwd() == {str(work)!r})")
+    proc = _run_inside(bwrap, probe, work, [course], runtime)
+    assert proc.stdout.split() == ["42", "False", "False", "True"], proc.stderr

@@ -15,6 +15,7 @@ Enabled in nbgrader_config.py, so they apply to the CLI and to formgrader alike:
   nn's recurrent classes, rnnlab.checks, builtins, IPython's error display, sys
   streams) are put back as they were before the first answer cell ran, so an answer
   cell that monkey-patches torch.allclose, torch.equal, showtraceback... fools nobody.
+  Its kernels run in the bubblewrap sandbox of rnnlab.grading.sandbox (c.GuardedExecute.sandbox).
 
 Every incident is logged as one clear line and recorded by rnnlab.grading.incidents.
 """

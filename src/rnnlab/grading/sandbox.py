@@ -89,13 +89,16 @@ def sandbox_command(cmd: list[str], *, bwrap: str, workdir: Path, hidden: list[P
             covered.append(path)
         elif path.exists():
             argv += ["--ro-bind", "/dev/null", str(path)]
-    # Code the kernel imports may live in a hidden folder (a venv or an editable install
-    # inside the course repo): show those folders again, read-only.
+    # Code the kernel imports may live in a folder replaced above (a venv or an editable
+    # install inside the course repo, or a checkout under /tmp): show it again, read-only,
+    # unless that would uncover a hidden folder or the submission itself (`python -m` puts
+    # the cwd, the course, on sys.path).
+    replaced = [Path("/tmp").resolve(), *covered]
     code = {Path(p).resolve() for p in [*sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix] if p}
     code.add(Path(sys.executable).resolve().parent)
     for entry in sorted(code):
-        # Strictly inside: sys.path may hold a hidden folder itself (`python -m` adds the cwd).
-        if entry.exists() and any(_inside(entry, h) and entry != h for h in covered) and not _inside(workdir, entry):
+        if (entry.exists() and any(_inside(entry, r) and entry != r for r in replaced)
+                and not any(_inside(h, entry) for h in [*covered, workdir])):
             argv += ["--ro-bind", str(entry), str(entry)]
     argv += ["--bind", str(workdir), str(workdir), "--bind", str(runtime_dir), str(runtime_dir)]
     for path in covered:  # the empty stand-ins themselves take no writes

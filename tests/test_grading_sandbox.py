@@ -137,6 +137,7 @@ except OSError as e:
     print("blocked:", e)
 ''',
         "plants_symlink": f'''
+import os
 os.symlink({str(gradebook)!r}, "grades_link.db")
 os.symlink("/etc", "etc_link")
 ''',

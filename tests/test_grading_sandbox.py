@@ -215,7 +215,8 @@ def test_nothing_is_written_outside_the_submission_folder(graded):
 
 
 def test_the_gradebook_cannot_be_rewritten_and_no_grade_changes(graded):
-    assert "OVERWROTE" not in _output(graded, "rewrites_gradebook")
+    out = _output(graded, "rewrites_gradebook")
+    assert "OVERWROTE" not in out and "blocked" in out
     assert (graded["course"] / "gradebook.db").read_bytes()[:15] == b"SQLite format 3"
     assert (graded["course"] / "gradebook.db").stat().st_size >= graded["gradebook_before"]
     assert grades(graded["course"], AID, "honest") == graded["alone"]

@@ -51,8 +51,8 @@ def test_constraints_agree_with_pyproject(repo):
     constraints = {}
     for line in (repo / "constraints.txt").read_text().splitlines():
         if line and not line.startswith("#"):
-            name, _, version = line.partition("==")
-            constraints[name.lower().replace("_", "-")] = version
+            name, _, version = line.partition(";")[0].partition("==")  # drop an environment marker
+            constraints[name.lower().replace("_", "-")] = version.strip()
     for name, version in pinned.items():
         if name == "torch":
             assert "torch" not in constraints  # installed first, from a CPU-only source

@@ -222,6 +222,9 @@ def test_regeneration_reproduces_committed_release_and_solutions(tmp_path, repo)
             for a, b in zip(fresh.cells, old.cells):
                 assert a.source == b.source, f"{committed}: 单元格内容与重新生成的不一致，请运行 make assignments"
                 assert a.metadata.get("nbgrader") == b.metadata.get("nbgrader"), committed
+            # Byte for byte, too: regenerating unchanged sources leaves no diff to commit.
+            assert (course / folder / committed.relative_to(repo / folder)).read_bytes() == committed.read_bytes(), \
+                f"{committed}: 与重新生成的文件不完全相同，请运行 make assignments"
         assert sorted(p.relative_to(course / folder) for p in (course / folder).glob("*/*.ipynb")) == \
             sorted(p.relative_to(repo / folder) for p in (repo / folder).glob("*/*.ipynb"))
 

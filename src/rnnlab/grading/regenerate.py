@@ -33,4 +33,3 @@ def _drop_run_times(folder: Path) -> None:
         for cell in nb.cells:
             cell.metadata.pop("execution", None)
         nbformat.write(nb, str(path))
-

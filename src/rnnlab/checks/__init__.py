@@ -1,0 +1,20 @@
+"""Student-facing checks: `rnnlab.checks.core` holds the tamper-resistant comparisons,
+`rnnlab.checks.<assignment id>` the visible checks of one assignment (1:1 with source/<aid>).
+
+    from rnnlab.checks import a2_rnn as checks   # an assignment's own module
+
+The names below keep `from rnnlab import checks; checks.check_rnn_cell_step(...)` working
+in notebooks already released to students (a1_rnncell and its hidden tests use them).
+"""
+
+from rnnlab.checks.a1_rnncell import check_rnn_cell_param_shapes, check_rnn_cell_step, check_run_rnn_cell
+from rnnlab.checks.core import (
+    ATOL, RTOL, CheckFailed, check_is_tensor, check_shape, check_values, close, expect_close, is_plain_tensor,
+    max_abs_diff, shape_of,
+)
+
+__all__ = [
+    "ATOL", "RTOL", "CheckFailed", "check_is_tensor", "check_rnn_cell_param_shapes", "check_rnn_cell_step",
+    "check_run_rnn_cell", "check_shape", "check_values", "close", "expect_close", "is_plain_tensor",
+    "max_abs_diff", "shape_of",
+]

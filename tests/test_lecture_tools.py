@@ -109,3 +109,26 @@ def test_quiz_feedback():
     assert q.check() is True and "正确" in q.feedback.value and "输出, 输入" in q.feedback.value
     with pytest.raises(ValueError):
         quiz("?", ["a"], answer=3, explanation="")
+
+    # Each option may carry its own explanation: a wrong choice is told what is wrong with it.
+    options = ["(30, 8)", "(8, 30)", "(8, 8)"]
+    q = quiz("`weight_ih` 的形状？", options, answer=1,
+             explanations=["这是《动手学深度学习》里 `W_xh` 的形状。", "按 (输出, 输入) 存放。", "那是 `weight_hh`。"])
+    q.choice.index = 0
+    assert q.check() is False and "再想想" in q.feedback.value and "<code>W_xh</code>" in q.feedback.value
+    assert "weight_hh" not in q.feedback.value and "打印出的形状" not in q.feedback.value
+    q.choice.index = 2
+    assert q.check() is False and "<code>weight_hh</code>" in q.feedback.value and "W_xh" not in q.feedback.value
+    q.choice.index = 1
+    assert q.check() is True and "正确" in q.feedback.value and "输出, 输入" in q.feedback.value
+    # A dict may explain some options only: the others fall back to `explanation` / the generic hint.
+    q = quiz("?", ["a", "b", "c"], answer=0, explanation="因为 a。", explanations={2: "c 只对 GRU 以外成立。"})
+    q.choice.index = 2
+    assert q.check() is False and "c 只对 GRU" in q.feedback.value
+    q.choice.index = 1
+    assert q.check() is False and "打印出的形状" in q.feedback.value
+    q.choice.index = 0
+    assert q.check() is True and "因为 a" in q.feedback.value
+    for bad in (["只有一条"], {3: "越界"}, {True: "布尔不是下标"}, "一个字符串"):
+        with pytest.raises(ValueError, match="explanations"):
+            quiz("?", ["a", "b", "c"], answer=0, explanations=bad)

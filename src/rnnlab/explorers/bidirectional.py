@@ -17,12 +17,13 @@ import ipywidgets as W
 import torch
 from torch import nn
 
-from rnnlab.explorers.html import code
+from rnnlab.explorers.html import RULE, code
 from rnnlab.explorers.view import HTMLView
+from rnnlab.palette import DIRECTION
 from rnnlab.shapes import Config, ConfigError, describe
 
 _MODULES = ("RNN", "GRU", "LSTM")
-_FWD, _BWD, _BAD = "#2e7d32", "#1565c0", "#c62828"
+_FWD, _BWD, _BAD = DIRECTION["forward"], DIRECTION["backward"], DIRECTION["wrong"]
 
 
 def truths(module: str, num_layers: int, seq_len: int, hidden_size: int = 3, batch: int = 2) -> dict[str, bool]:
@@ -43,7 +44,7 @@ def truths(module: str, num_layers: int, seq_len: int, hidden_size: int = 3, bat
 
 
 def _cell(text: str, colour: str | None, title: str = "") -> str:
-    style = "border:1px solid #999;padding:2px 6px;font-size:12px;min-width:70px;text-align:center"
+    style = f"border:1px solid {RULE};padding:2px 6px;font-size:12px;min-width:70px;text-align:center"
     if colour:
         style += f";background:{colour};color:white"
     return f'<td style="{style}" title="{escape(title)}">{text}</td>'

@@ -11,8 +11,9 @@ from html import escape
 
 import ipywidgets as W
 
-from rnnlab.explorers.html import GATE_COLOURS, code, shape_text
+from rnnlab.explorers.html import code, shape_text
 from rnnlab.explorers.view import HTMLView
+from rnnlab.palette import GATE, ROLE
 from rnnlab.shapes import GATE_NAMES, Config, ConfigError, describe
 
 _MODULES = ("LSTM", "GRU", "RNN")
@@ -34,7 +35,7 @@ def render_blocks(module: str, input_size: int, hidden_size: int) -> str:
     def matrix(name: str, cols: int, col_label: str) -> str:
         width = 40 + int(140 * cols / widest)
         blocks = "".join(
-            f'<div class="rnnlab-gate" data-gate="{g}" style="background:{GATE_COLOURS[g]};color:white;'
+            f'<div class="rnnlab-gate" data-gate="{g}" style="background:{GATE[g]};color:white;'
             f'height:{height}px;width:{width}px;box-sizing:border-box;border-bottom:1px solid white;'
             f'font-size:12px;padding:2px 4px;overflow:hidden">'
             f"<b>{g}</b> {escape(label)}<br>行 {lo}–{hi}</div>"
@@ -42,7 +43,7 @@ def render_blocks(module: str, input_size: int, hidden_size: int) -> str:
         )
         return (f'<div style="display:inline-block;vertical-align:top;margin-right:28px">'
                 f'<div>{code(name)} <b>{shape_text(p[name])}</b></div>{blocks}'
-                f'<div style="font-size:12px;color:#555">← {cols} 列（{escape(col_label)}）→</div></div>')
+                f'<div style="font-size:12px;color:{ROLE["note"]}">← {cols} 列（{escape(col_label)}）→</div></div>')
 
     g = len(rows)
     explain = (f"{code(module)} 把 {g} 组权重按行叠在一起："

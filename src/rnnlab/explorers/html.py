@@ -8,17 +8,12 @@ from __future__ import annotations
 
 from html import escape
 
+from rnnlab.palette import DIM, DIM_UNKNOWN, MESSAGE, ROLE
 from rnnlab.shapes import Dim
 
-# One colour per kind of dimension, the same in every explorer.
-DIM_COLOURS = {
-    "时间步": "#1f77b4",
-    "批量": "#d62728",
-    "特征": "#2ca02c",
-    "层数×方向": "#9467bd",
-}
-GATE_COLOURS = {"i": "#4c72b0", "f": "#dd8452", "g": "#55a868", "o": "#c44e52",
-                "r": "#8172b3", "z": "#937860", "n": "#da8bc3", "h": "#4c72b0"}
+# The thin grey border of a table cell. rnnlab.palette has no entry for it yet (asked for
+# as ROLE["rule"]); until it has, this is the explorers' only colour not taken from there.
+RULE = ROLE.get("rule", "#999")
 
 
 def shape_text(shape) -> str:
@@ -29,7 +24,7 @@ def dim_chips(dims: tuple[Dim, ...]) -> str:
     """A shape as coloured chips: (5 时间步, 3 批量, 100 特征)."""
     chips = []
     for d in dims:
-        colour = DIM_COLOURS.get(d.label, "#555")
+        colour = DIM.get(d.label, DIM_UNKNOWN)
         chips.append(
             f'<span class="rnnlab-dim" data-label="{escape(d.label)}" title="{escape(d.why)}" '
             f'style="border:1px solid {colour};color:{colour};border-radius:4px;padding:0 4px;margin:0 1px">'
@@ -50,8 +45,7 @@ def table(header: list[str], rows: list[list[str]], css_class: str) -> str:
 
 def message(text: str, kind: str = "error") -> str:
     """A Chinese message box: 'error' (red) or 'warning' (amber) or 'ok' (green)."""
-    colour = {"error": "#b00020", "warning": "#8a6d00", "ok": "#1b5e20"}[kind]
-    background = {"error": "#fdecea", "warning": "#fff8e1", "ok": "#e8f5e9"}[kind]
+    colour, background = MESSAGE[kind]
     return (f'<div class="rnnlab-{kind}" style="color:{colour};background:{background};'
             f'padding:6px 10px;border-radius:4px;margin:4px 0">{escape(text)}</div>')
 

@@ -17,8 +17,8 @@ from IPython.display import HTML, display
 from torch import nn
 
 from rnnlab.explorers.html import code, message, shape_text
-from rnnlab.figures import PALETTE
 from rnnlab.fonts import setup_cjk_fonts
+from rnnlab.palette import ROLE
 
 MAX_UNITS_SHOWN = 64
 
@@ -103,8 +103,8 @@ class CellStepper(W.VBox):
         seq = self.x.shape[0]
         units = min(self.cell.hidden_size, MAX_UNITS_SHOWN)
         fig, (ax_time, ax_h) = plt.subplots(2, 1, figsize=(7.5, 3.6), gridspec_kw={"height_ratios": [1, 3]})
-        colours = [PALETTE["highlight"] if i == t else ("#c7d3e6" if i < t else "#eeeeee") for i in range(seq)]
-        ax_time.bar(range(seq), [1] * seq, color=colours, edgecolor=PALETTE["edge"])
+        colours = [ROLE["highlight"] if i == t else (ROLE["past"] if i < t else ROLE["future"]) for i in range(seq)]
+        ax_time.bar(range(seq), [1] * seq, color=colours, edgecolor=ROLE["edge"])
         ax_time.set_xticks(range(seq), [f"x[{i}]" for i in range(seq)])
         ax_time.set_yticks([])
         ax_time.set_title(f"读入的时间步（橙色为当前 t = {t}）", fontsize=10)

@@ -14,7 +14,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # nbgrader calls `alembic` and starts kernels by name: both must come from the venv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env lab test assignments bench clean-env
+.PHONY: env lab test test-fast assignments bench clean-env
 
 env: $(STAMP)
 
@@ -33,6 +33,10 @@ lab: env
 
 test: env
 	$(BIN)/python -m pytest
+
+# Everything but the end-to-end tests (real nbgrader CLI, real browser): seconds, not minutes.
+test-fast: env
+	$(BIN)/python -m pytest -m "not e2e"
 
 assignments: env
 	$(BIN)/python -m rnnlab.grading regenerate

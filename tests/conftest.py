@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers (nbtools, course)
+
+_RUN_TMP: str | None = None
+
+
+def pytest_configure(config):
+    """Each test run gets its own temporary folder (TMPDIR), removed at the end.
+
+    Grading leaves kernel socket folders and course copies in the temporary folder: a test
+    that looks for leftovers then sees only its own run's, never another run's on the machine.
+    """
+    global _RUN_TMP
+    if _RUN_TMP is None and not hasattr(config, "workerinput"):
+        _RUN_TMP = tempfile.mkdtemp(prefix="rnnlab-test-")
+        os.environ["TMPDIR"] = _RUN_TMP
+        tempfile.tempdir = _RUN_TMP
+
+
+def pytest_unconfigure(config):
+    if _RUN_TMP and not hasattr(config, "workerinput"):
+        shutil.rmtree(_RUN_TMP, ignore_errors=True)
+
+
+# Modules that drive the real nbgrader CLI or a real browser: marked e2e as a whole.
+E2E_MODULES = {"test_browser", "test_grading_pipeline", "test_grading_robustness", "test_grading_sandbox",
+               "test_instructor_cli"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__ in E2E_MODULES:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

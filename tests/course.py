@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -27,19 +28,34 @@ def sandbox_missing() -> str | None:
     return None
 
 
+_TEMPLATES: dict[Path, Path] = {}
+
+
+def regenerated_course(repo: Path) -> Path:
+    """The course's inputs (config and source/) copied once per test session and regenerated there.
+
+    Every test that needs a course gets a copy of it (make_course): regenerating (which runs
+    every solution notebook) happens once, however many test modules grade.
+    """
+    if repo not in _TEMPLATES:
+        dest = Path(tempfile.mkdtemp(prefix="rnnlab-course-"))
+        shutil.copy(repo / "nbgrader_config.py", dest)
+        if sandbox_missing():
+            with open(dest / "nbgrader_config.py", "a", encoding="utf-8") as f:
+                f.write("\nc.GuardedExecute.sandbox = False  # tests on a machine without bubblewrap\n")
+        shutil.copytree(repo / "source", dest / "source")
+        regenerate(dest)
+        _TEMPLATES[repo] = dest
+    return _TEMPLATES[repo]
+
+
 def make_course(repo: Path, dest: Path) -> Path:
-    """Copy the course's inputs (config and source/) to `dest` and regenerate there.
+    """A fresh, regenerated course in `dest`: a copy of the session's regenerated course.
 
     Grading there is sandboxed as in the repo; on a machine without bubblewrap the copy
     opts out (conftest.py says so in the report) and only test_grading_sandbox.py skips.
     """
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(repo / "nbgrader_config.py", dest)
-    if sandbox_missing():
-        with open(dest / "nbgrader_config.py", "a", encoding="utf-8") as f:
-            f.write("\nc.GuardedExecute.sandbox = False  # tests on a machine without bubblewrap\n")
-    shutil.copytree(repo / "source", dest / "source")
-    regenerate(dest)
+    shutil.copytree(regenerated_course(repo), dest, dirs_exist_ok=True)
     return dest
 
 
@@ -74,8 +90,9 @@ def submit(course: Path, student: str, aid: str, answers: dict[str, str] | None 
 
 
 def autograde(course: Path, aid: str, students: list[str]):
-    for sid in students:
-        run_nbgrader(course, "db", "student", "add", sid)
+    """`nbgrader autograde AID --force` over every submission of `students` (autograde adds unknown students)."""
+    missing = [s for s in students if not (course / "submitted" / s / aid).is_dir()]
+    assert not missing, f"没有这些学生的提交：{missing}"
     return run_nbgrader(course, "autograde", aid, "--force")
 
 

@@ -1,4 +1,8 @@
-"""Every lecture and every solution notebook runs top to bottom in a fresh kernel, twice."""
+"""Every lecture of the course map runs top to bottom in a fresh kernel, twice.
+
+Solution notebooks are executed by nbgrader when the course is regenerated
+(test_grading_pipeline.py) and graded again and again in one kernel (test_assignments.py).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,24 @@ import pytest
 
 from conftest import REPO
 from nbtools import errors_in, execute, read
+from rnnlab import chapters
 
-LECTURES = sorted((REPO / "notebooks").glob("*.ipynb"))
-SOLUTIONS = sorted((REPO / "solutions").glob("*/*.ipynb"))
-
-
-def test_there_is_something_to_run():
-    assert LECTURES and SOLUTIONS
+LECTURES = [REPO / "notebooks" / name for name in chapters.lectures()]
 
 
-@pytest.mark.parametrize("path", LECTURES + SOLUTIONS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_lecture_is_on_the_course_map():
+    on_disk = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+    assert on_disk == sorted(chapters.lectures()), "notebooks/ 与课程地图（rnnlab.chapters）不一致"
+
+
+def test_readme_and_overview_show_the_current_course_map():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert chapters.with_map(readme, "") == readme, "README 的课程地图过期了：运行 python -m rnnlab.chapters"
+    overview = "\n".join(c.source for c in read(REPO / "notebooks" / chapters.OVERVIEW).cells)
+    assert chapters.course_map("../") in overview, "总览的课程地图过期了：运行 python -m rnnlab.chapters"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
 def test_notebook_runs_twice_in_a_fresh_kernel(path):
     nb = execute(path, runs=2)
     assert errors_in(nb) == []
@@ -29,7 +41,10 @@ def test_lectures_are_committed_without_outputs(path):
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: 请清除输出后再提交"
 
 
-@pytest.mark.parametrize("path", LECTURES + [REPO / "source" / "a1_rnncell" / "a1_rnncell.ipynb"], ids=lambda p: p.name)
+SOURCES = [REPO / "source" / aid / f"{aid}.ipynb" for aid in chapters.assignments()]
+
+
+@pytest.mark.parametrize("path", LECTURES + SOURCES, ids=lambda p: p.name)
 def test_no_obsolete_api_and_no_external_images(path):
     text = path.read_text(encoding="utf-8")
     assert "Variable(" not in text

@@ -1,0 +1,109 @@
+"""Every assignment of the course map, graded by its own visible and hidden tests.
+
+For each assignment, one kernel grades: the reference solution (full marks), the blank
+release (every test fails, the kernel lives), every correct style in tests/answers/<aid>.py
+(full marks) and every classic mistake there (loses points in its own question, in a hidden
+test, and in the visible check when the mistake is one the visible check can see).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+
+from conftest import REPO
+from matrix import Grader, assignment_cells
+from rnnlab import chapters
+
+ASSIGNMENTS = chapters.assignments()
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def answers_of(aid: str):
+    return importlib.import_module(f"answers.{aid}")
+
+
+def _cases(kind: str) -> list:
+    cases = []
+    for aid in ASSIGNMENTS:
+        try:
+            names = sorted(getattr(answers_of(aid), kind))
+        except ModuleNotFoundError:
+            names = []  # test_every_assignment_has_an_answer_matrix says so
+        cases += [pytest.param(aid, n, id=f"{aid}-{n}") for n in names]
+    return cases
+
+
+_RESULTS: dict[str, dict[str, dict[str, str | None]]] = {}
+
+
+def results(aid: str) -> dict[str, dict[str, str | None]]:
+    """name -> {test grade_id: error or None} for every answer set of `aid`, graded once per session."""
+    if aid not in _RESULTS:
+        module = answers_of(aid)
+        sets = {"reference": {}, "blank": {gid: None for gid in module.TESTS_OF}}
+        sets.update(module.CORRECT)
+        sets.update({name: {gid: code} for name, (gid, code, _) in module.WRONG.items()})
+        grader = Grader(REPO, aid)
+        try:
+            _RESULTS[aid] = {name: grader.grade(answers) for name, answers in sets.items()}
+        finally:
+            grader.close()
+    return _RESULTS[aid]
+
+
+def failed(result: dict[str, str | None]) -> set[str]:
+    return {gid for gid, error in result.items() if error is not None}
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_every_assignment_has_an_answer_matrix(aid):
+    module = answers_of(aid)
+    cells = assignment_cells(REPO, aid)
+    solutions = {c.grade_id for c in cells if c.role == "solution"}
+    tests = {c.grade_id for c in cells if c.role == "test"}
+    assert set(module.TESTS_OF) == solutions, "TESTS_OF 要列出每个代码答案单元格"
+    listed = [t for ts in module.TESTS_OF.values() for t in ts]
+    assert sorted(listed) == sorted(tests), "每个自动评分的测试单元格恰好属于一道题"
+    for gid, ts in module.TESTS_OF.items():
+        assert "visible" in ts[0] and any("hidden" in t for t in ts[1:]), f"{gid}：先是可见检查，再是隐藏测试"
+        assert any(w[0] == gid for w in module.WRONG.values()), f"{gid} 没有一个典型错误"
+    assert len(module.CORRECT) >= 3
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_reference_solution_passes_every_test(aid):
+    assert failed(results(aid)["reference"]) == set(), results(aid)["reference"]
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_blank_release_fails_every_test_with_a_message(aid):
+    got = results(aid)["blank"]
+    assert failed(got) == set(got), got
+    visible = [got[ts[0]] for ts in answers_of(aid).TESTS_OF.values()]
+    assert all("还没有实现" in v for v in visible), visible
+
+
+@pytest.mark.parametrize("aid, name", _cases("CORRECT"))
+def test_every_correct_style_gets_full_marks(aid, name):
+    got = results(aid)[name]
+    assert failed(got) == set(), f"{name} 是正确的写法却没通过：{ {k: v for k, v in got.items() if v} }"
+
+
+@pytest.mark.parametrize("aid, name", _cases("WRONG"))
+def test_each_mistake_loses_points_in_its_question(aid, name):
+    module = answers_of(aid)
+    gid, _, caught_by_visible = module.WRONG[name]
+    own = module.TESTS_OF[gid]
+    got = results(aid)[name]
+    lost = failed(got)
+    assert lost, f"{name} 没有丢分"
+    assert lost <= set(own), f"{name} 只错在 {gid}，却在别的题丢了分：{lost - set(own)}"
+    assert lost & set(own[1:]), f"{name}：隐藏测试没有发现这个错误"
+    if caught_by_visible:
+        assert own[0] in lost, f"{name}：可见检查应当在提交前就发现这个错误"
+        assert CJK.search(got[own[0]]), f"{name}：可见检查的提示应当是中文：{got[own[0]]}"
+    else:
+        assert own[0] not in lost, f"{name}：可见检查发现了它，应标为 caught_by_visible=True"

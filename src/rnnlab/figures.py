@@ -1,99 +1,286 @@
-"""The course's diagrams, drawn with matplotlib: one function per figure, one palette,
-Chinese labels, the same symbols everywhere (x_t, h_t, W_ih, W_hh).
+"""The course's diagrams, drawn with matplotlib: one function per figure, colours from
+rnnlab.palette, Chinese labels.
 
-A label never mixes Chinese with $math$: mathtext draws the whole string with its own
-font, which has no Chinese glyphs. Mixed labels use Unicode subscripts (xₜ, hₜ₋₁).
+One notation in every figure, never matplotlib's $mathtext$ (its fonts have no Chinese glyphs):
+
+- a generic time step t is written in math with Unicode subscripts: xₜ, hₜ₋₁, hₜ, cₜ, Wᵢₕ, Wₕₕᵀ;
+- a concrete tensor is written as the code names it: x[t], out[t], output[t], h_0, h_n, h_n[1],
+  weight_ih_l0.
+
+The cell drawn in a box is a parameter (``cell="RNNCell" | "GRUCell" | "LSTMCell"``): it sets the
+box's label, the number of stacked gate blocks in the weight shapes, and the states carried from
+step to step (h, plus c for an LSTM). Gate internals are drawn by the LSTM and GRU chapters.
 """
 
 from __future__ import annotations
 
-
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.path import Path
 
+from rnnlab import palette
 from rnnlab.fonts import setup_cjk_fonts
 
-PALETTE = {
-    "input": "#4c72b0",    # x_t
-    "hidden": "#55a868",   # h_t
-    "cell": "#f2f2f2",     # the recurrent unit
-    "edge": "#333333",
-    "highlight": "#dd8452",
-    "note": "#666666",
-}
+ROLE = palette.ROLE
+PALETTE = palette.ROLE  # old name, still imported by explorers/stepper.py
+
+# cell -> (states carried between time steps, gate blocks stacked in weight_ih / weight_hh)
+CELLS = {"RNNCell": (("h",), 1), "GRUCell": (("h",), 3), "LSTMCell": (("h", "c"), 4)}
+STATE_COLOUR = {"h": ROLE["hidden"], "c": ROLE["memory"]}
+_CHAPTER = {"GRUCell": "第 4 章", "LSTMCell": "第 3 章"}
 
 
-def _box(ax, x, y, w, h, text, face, edge=PALETTE["edge"], color="black", size=12, lw=1.2):
+# -- argument checks: every bad argument is a ValueError with a Chinese message -------------
+def _check_int(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{name} 应当是 {lo} 到 {hi} 之间的整数，收到的是 {value!r}。")
+    return value
+
+
+def _check_cell(cell) -> tuple[tuple[str, ...], int]:
+    if not isinstance(cell, str) or cell not in CELLS:
+        raise ValueError(f"cell 应当是 {'、'.join(repr(c) for c in CELLS)} 之一，收到的是 {cell!r}。")
+    return CELLS[cell]
+
+
+def _check_ax(ax) -> None:
+    if ax is not None and not isinstance(ax, Axes):
+        raise ValueError(f"ax 应当是 matplotlib 的 Axes 或 None，收到的是 {type(ax).__name__}。")
+
+
+def _gates(g: int) -> str:
+    """'H' for a plain RNN, '4H' for an LSTM: the rows of weight_ih / weight_hh."""
+    return "H" if g == 1 else f"{g}H"
+
+
+# -- drawing primitives ----------------------------------------------------------------------
+def _box(ax, x, y, w, h, text, face, edge=ROLE["edge"], color="black", size=12, lw=1.2, **text_kw):
     ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
                                 facecolor=face, edgecolor=edge, linewidth=lw))
-    ax.text(x, y, text, ha="center", va="center", fontsize=size, color=color)
+    ax.text(x, y, text, ha="center", va="center", fontsize=size, color=color, **text_kw)
 
 
-def _arrow(ax, start, end, color=PALETTE["edge"], lw=1.4, style="-|>"):
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=14, color=color, lw=lw))
+def _state_box(ax, x, y, symbol, shape, face):
+    """A math symbol (large, its subscripts must stay legible) above its shape (small)."""
+    _box(ax, x, y, 1.2, 0.7, "", face)
+    ax.text(x, y + 0.13, symbol, ha="center", va="center", fontsize=15, color="white")
+    ax.text(x, y - 0.19, shape, ha="center", va="center", fontsize=9, color="white")
 
 
-def _new_axes(ax, size):
+def _arrow(ax, start, end, color=ROLE["edge"], lw=1.4, style="-|>", ls="-"):
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=14, color=color, lw=lw,
+                                 linestyle=ls, shrinkA=0, shrinkB=0))
+
+
+def _path_arrow(ax, points, color=ROLE["edge"], lw=1.4, ls="-"):
+    """An arrow along a polyline (for the loop that feeds a state back)."""
+    path = Path(points, [Path.MOVETO] + [Path.LINETO] * (len(points) - 1))
+    ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=14, color=color, lw=lw,
+                                 linestyle=ls, shrinkA=0, shrinkB=0, joinstyle="miter"))
+
+
+def _new_axes(ax):
+    _check_ax(ax)
     setup_cjk_fonts()
     if ax is None:
-        fig, ax = plt.subplots(figsize=size)
+        fig, ax = plt.subplots()
+        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.99)
+        ax._rnnlab_own_figure = True
     ax.set_axis_off()
     ax.set_aspect("equal")
     return ax.figure, ax
 
 
-def draw_unrolled_rnn(steps: int = 4, ax=None, highlight: int | None = None):
-    """An RNN unrolled over `steps` time steps; `highlight` marks one step. Returns the Figure.
+def _fit(ax, xlim, ylim, inches_per_unit=0.82):
+    """Set the data limits; a figure we created gets the size that shows them at a fixed scale."""
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    if getattr(ax, "_rnnlab_own_figure", False):
+        ax.figure.set_size_inches((xlim[1] - xlim[0]) * inches_per_unit / 0.98,
+                                  (ylim[1] - ylim[0]) * inches_per_unit / 0.98)
 
-    Boxes are named as in the lecture's code (x[t], out[t], h0 as nn.RNN calls the initial
-    state), so the picture and the loop read the same way.
+
+# -- figures ---------------------------------------------------------------------------------
+def draw_rnn_cell(ax=None, cell: str = "RNNCell"):
+    """One time step in PyTorch's layout, with the matmul shapes and the loop that feeds hₜ back
+    as the next step's hₜ₋₁. ``cell="LSTMCell"`` adds the memory cell cₜ₋₁ -> cₜ. Returns the Figure.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 12:
-        raise ValueError(f"steps 应当是 1 到 12 之间的整数，收到的是 {steps!r}。")
-    if highlight is not None and (isinstance(highlight, bool) or not isinstance(highlight, int)
-                                  or not 0 <= highlight < steps):
-        raise ValueError(f"highlight 应当是 0 到 {steps - 1} 之间的整数或 None，收到的是 {highlight!r}。")
-    fig, ax = _new_axes(ax, (1.9 * steps + 2.2, 4.2))
-    for t in range(steps):
-        x = 1.9 * t + 1.6
-        edge = PALETTE["highlight"] if t == highlight else PALETTE["edge"]
-        lw = 2.6 if t == highlight else 1.2
-        _box(ax, x, 0.0, 0.9, 0.55, f"x[{t}]", PALETTE["input"], color="white", size=11)
-        _box(ax, x, 1.35, 1.2, 0.75, "RNNCell", PALETTE["cell"], edge=edge, lw=lw, size=11)
-        _box(ax, x, 2.75, 0.9, 0.55, f"out[{t}]", PALETTE["hidden"], color="white", size=11)
-        _arrow(ax, (x, 0.3), (x, 0.95))
-        _arrow(ax, (x, 1.75), (x, 2.45))
-        ax.text(x, -0.55, f"时间步 {t}", ha="center", fontsize=10, color=PALETTE["note"])
-        if t < steps - 1:
-            _arrow(ax, (x + 0.62, 1.35), (x + 1.9 - 0.62, 1.35), color=PALETTE["hidden"], lw=1.8)
-    _box(ax, 0.15, 1.35, 0.7, 0.5, "h0", "white", size=11)
-    _arrow(ax, (0.52, 1.35), (1.6 - 0.62, 1.35), color=PALETTE["hidden"], lw=1.8)
-    ax.text(0.15, 0.85, "初始隐状态\n（默认全零）", ha="center", va="top", fontsize=9, color=PALETTE["note"])
-    ax.text(1.9 * (steps - 1) / 2 + 1.6, 3.45, "所有时间步共享同一组参数 W_ih、W_hh、b_ih、b_hh",
-            ha="center", fontsize=11)
-    ax.text(1.9 * steps + 0.5, 2.75, "每个时间步的隐状态\n（nn.RNN 的 output）", va="center", fontsize=10,
-            color=PALETTE["hidden"])
-    ax.text(1.9 * steps + 0.5, 0.0, "输入序列 x\n(时间步, 批量, I)", va="center", fontsize=10, color=PALETTE["input"])
-    ax.set_xlim(-0.4, 1.9 * steps + 2.6)
-    ax.set_ylim(-0.9, 3.8)
+    states, g = _check_cell(cell)
+    lstm = "c" in states
+    fig, ax = _new_axes(ax)
+    G = _gates(g)
+    left, right, cx, cw = 0.9, 10.4, 5.65, 6.3          # state columns; the cell box's centre and width
+    y_h, y_x, y_c = 2.05, 0.55, 3.35
+    top = 3.85 if lstm else 2.75
+    ax.add_patch(FancyBboxPatch((cx - cw / 2, 0.05), cw, top - 0.05, boxstyle="round,pad=0.02,rounding_size=0.12",
+                                facecolor=ROLE["cell"], edgecolor=ROLE["edge"], linewidth=1.4))
+    ax.text(cx - cw / 2 + 0.15, top - 0.12, cell, ha="left", va="top", fontsize=12, fontweight="bold",
+            family="monospace")
+
+    # Inputs on the left, the two matmuls inside the cell, hₜ on the right.
+    _state_box(ax, left, y_h, "hₜ₋₁", "(批量, H)", ROLE["hidden"])
+    _state_box(ax, left, y_x, "xₜ", "(批量, I)", ROLE["input"])
+    _arrow(ax, (left + 0.62, y_h), (cx - cw / 2, y_h), color=ROLE["hidden"], lw=1.8)
+    _arrow(ax, (left + 0.62, y_x), (cx - cw / 2, y_x), color=ROLE["input"], lw=1.8)
+    ax.text(cx, y_h, f"hₜ₋₁ @ Wₕₕᵀ ：(批量, H) @ (H, {G}) → (批量, {G})", ha="center", va="center", fontsize=12)
+    ax.text(cx, y_x, f"xₜ @ Wᵢₕᵀ ：(批量, I) @ (I, {G}) → (批量, {G})", ha="center", va="center", fontsize=12)
+    if cell == "RNNCell":
+        middle = "hₜ = tanh(xₜWᵢₕᵀ + bᵢₕ + hₜ₋₁Wₕₕᵀ + bₕₕ)"
+    else:
+        middle = f"{g} 个门块各占 H 行，门的计算见{_CHAPTER[cell]}"
+    ax.text(cx, (y_h + y_x) / 2, middle, ha="center", va="center", fontsize=12.5, color=ROLE["edge"])
+    y_out = (y_h + y_x) / 2
+    _state_box(ax, right, y_out, "hₜ", "(批量, H)", ROLE["hidden"])
+    _arrow(ax, (cx + cw / 2, y_out), (right - 0.62, y_out), color=ROLE["hidden"], lw=1.8)
+
+    # The recurrence: hₜ goes round, under the figure, and comes back in as the next hₜ₋₁.
+    y_loop, x_loop = -0.55, left - 0.85
+    _path_arrow(ax, [(right, y_out - 0.35), (right, y_loop), (x_loop, y_loop), (x_loop, y_h), (left - 0.6, y_h)],
+                color=ROLE["hidden"], lw=1.6, ls="--")
+    ax.text(cx, y_loop - 0.12, "循环：这一步的 hₜ 就是下一个时间步的 hₜ₋₁", ha="center", va="top", fontsize=10.5,
+            color=ROLE["hidden"])
+    if lstm:
+        _state_box(ax, left, y_c, "cₜ₋₁", "(批量, H)", ROLE["memory"])
+        _state_box(ax, right, y_c, "cₜ", "(批量, H)", ROLE["memory"])
+        _arrow(ax, (left + 0.62, y_c), (right - 0.62, y_c), color=ROLE["memory"], lw=2.0)
+        ax.text(cx + 0.8, y_c + 0.1, "记忆元 c：只在时间步之间传递，不是输出", ha="center", va="bottom", fontsize=10,
+                color=ROLE["memory"])
+        y_top = top + 0.45
+        _path_arrow(ax, [(right, y_c + 0.35), (right, y_top), (x_loop, y_top), (x_loop, y_c), (left - 0.6, y_c)],
+                    color=ROLE["memory"], lw=1.6, ls="--")
+        ax.text(cx, y_top + 0.1, "循环：cₜ 就是下一个时间步的 cₜ₋₁", ha="center", va="bottom", fontsize=10.5,
+                color=ROLE["memory"])
+    ax.text(cx, y_loop - 0.65,
+            f"Wᵢₕ 即 weight_ih：({G}, I)，Wₕₕ 即 weight_hh：({G}, H)，bᵢₕ、bₕₕ：({G},)。"
+            "PyTorch 按 (输出, 输入) 存放权重，所以乘的是转置",
+            ha="center", va="top", fontsize=10, color=ROLE["note"])
+    _fit(ax, (x_loop - 0.25, right + 0.75), (y_loop - 1.05, (top + 0.95) if lstm else top + 0.25))
     return fig
 
 
-def draw_rnn_cell(ax=None):
-    """One time step in PyTorch's layout: x_t and h_{t-1} in, h_t out. Returns the Figure."""
-    fig, ax = _new_axes(ax, (8.4, 3.6))
-    _box(ax, 0.6, 0.2, 1.0, 0.55, "xₜ\n(批量, I)", PALETTE["input"], color="white", size=10)
-    _box(ax, 0.6, 2.0, 1.0, 0.55, "hₜ₋₁\n(批量, H)", PALETTE["hidden"], color="white", size=10)
-    _box(ax, 4.1, 1.1, 4.6, 1.0,
-         r"$\tanh(x_t W_{ih}^\top + b_{ih} + h_{t-1} W_{hh}^\top + b_{hh})$", PALETTE["cell"], size=12)
-    _box(ax, 7.6, 1.1, 1.0, 0.55, "hₜ\n(批量, H)", PALETTE["hidden"], color="white", size=10)
-    _arrow(ax, (1.12, 0.3), (1.8, 0.85))
-    _arrow(ax, (1.12, 1.9), (1.8, 1.35))
-    _arrow(ax, (6.42, 1.1), (7.08, 1.1))
-    ax.text(4.1, 0.25, "$W_{ih}$: (H, I)    $W_{hh}$: (H, H)    $b_{ih}, b_{hh}$: (H,)",
-            ha="center", fontsize=10, color=PALETTE["note"])
-    ax.text(4.1, 2.05, "PyTorch 按 (输出, 输入) 存放权重，所以要乘转置", ha="center", fontsize=10,
-            color=PALETTE["note"])
-    ax.set_xlim(0, 8.3)
-    ax.set_ylim(-0.2, 2.5)
+def draw_unrolled_rnn(steps: int = 4, ax=None, highlight: int | None = None, cell: str = "RNNCell"):
+    """A recurrent layer unrolled over `steps` time steps; `highlight` marks one step. Returns the Figure.
+
+    Boxes are named as in the lectures' code: x[t], out[t], h_0 and h_n (nn.RNN's names), and the
+    figure says that h_n holds out[T-1]. ``cell="LSTMCell"`` adds the c line (c_0 ... c_n).
+    """
+    _check_int("steps", steps, 1, 12)
+    if highlight is not None and (isinstance(highlight, bool) or not isinstance(highlight, int)
+                                  or not 0 <= highlight < steps):
+        raise ValueError(f"highlight 应当是 0 到 {steps - 1} 之间的整数或 None，收到的是 {highlight!r}。")
+    states, _ = _check_cell(cell)
+    lstm = "c" in states
+    dx, x0 = 1.9, 1.6
+    xs = [x0 + dx * t for t in range(steps)]
+    last = xs[-1]
+    y_cell, y_out, y_x = 1.35, 2.9, 0.0
+    # Where each state's line runs through the cells.
+    rows = {"h": y_cell + 0.18, "c": y_cell - 0.18} if lstm else {"h": y_cell}
+    fig, ax = _new_axes(ax)
+    for t, x in enumerate(xs):
+        edge = ROLE["highlight"] if t == highlight else ROLE["edge"]
+        lw = 2.6 if t == highlight else 1.2
+        _box(ax, x, y_x, 0.9, 0.55, f"x[{t}]", ROLE["input"], color="white", size=11)
+        _box(ax, x, y_cell, 1.24, 0.8 if lstm else 0.75, cell, ROLE["cell"], edge=edge, lw=lw,
+             size=9.5 if lstm or cell == "GRUCell" else 11)
+        _box(ax, x, y_out, 0.96, 0.55, f"out[{t}]", ROLE["hidden"], color="white", size=11)
+        _arrow(ax, (x, y_x + 0.3), (x, y_cell - 0.42))
+        _arrow(ax, (x, y_cell + 0.42), (x, y_out - 0.3), color=ROLE["hidden"])
+        ax.text(x, y_x - 0.55, f"时间步 {t}", ha="center", fontsize=10, color=ROLE["note"])
+        if t < steps - 1:
+            for s, y in rows.items():
+                _arrow(ax, (x + 0.64, y), (x + dx - 0.64, y), color=STATE_COLOUR[s], lw=1.8)
+    # Initial states on the left, final states on the right.
+    for s, y in rows.items():
+        off = (y - y_cell) * 2.0 if lstm else 0.0
+        _box(ax, 0.1, y_cell + off, 0.72, 0.42, f"{s}_0", "white", edge=STATE_COLOUR[s], size=10.5)
+        _arrow(ax, (0.48, y_cell + off), (x0 - 0.64, y), color=STATE_COLOUR[s], lw=1.8)
+        _box(ax, last + 1.5, y_cell + off, 0.72, 0.42, f"{s}_n", "white", edge=STATE_COLOUR[s], size=10.5)
+        _arrow(ax, (last + 0.64, y), (last + 1.12, y_cell + off), color=STATE_COLOUR[s], lw=1.8)
+    ax.text(0.1, y_cell - (0.7 if lstm else 0.45), "初始隐状态\n（默认全零）", ha="center", va="top", fontsize=9,
+            color=ROLE["note"])
+    # h_n is not new information: it is the last column of out.
+    y_hn = y_cell + ((rows["h"] - y_cell) * 2.0 if lstm else 0.0)
+    _path_arrow(ax, [(last + 0.5, y_out), (last + 1.5, y_out), (last + 1.5, y_hn + 0.24)], color=ROLE["highlight"],
+                lw=1.5, ls="--")
+    ax.text(last + 1.6, (y_out + y_hn) / 2 + 0.15, f"h_n 的内容\n= out[{steps - 1}]", ha="left", va="center",
+            fontsize=10, color=ROLE["highlight"])
+    narrow = "\n" if steps <= 3 else ""  # long notes take two lines over few time steps
+    ax.text(x0 - 0.5, y_out + 0.45, f"out[t]：读入 x[t] 之后的隐状态{narrow}（按时间步叠起来就是 nn.RNN 返回的 output）",
+            ha="left", va="bottom", fontsize=10, color=ROLE["hidden"])
+    ax.text(last + 0.6, y_x, "x 的形状：\n(时间步, 批量, I)", ha="left", va="center", fontsize=10,
+            color=ROLE["input"])
+    params = "weight_ih、weight_hh、bias_ih、bias_hh"
+    narrow = "\n" if steps <= 2 else ""
+    ax.text((x0 + last) / 2, y_x - 1.0, f"所有时间步共享同一组参数{narrow}（{params}）", ha="center", va="top",
+            fontsize=10.5)
+    _fit(ax, (-0.45, max(last + 2.75, x0 + 3.6)), (y_x - (1.8 if narrow else 1.5), y_out + (1.2 if steps <= 3 else 0.95)))
+    return fig
+
+
+def draw_stacked_rnn(num_layers: int = 2, steps: int = 3, ax=None, cell: str = "RNNCell"):
+    """A deep (multi-layer) recurrent network unrolled over time, named as nn.RNN names things.
+
+    Layer 0 reads x[t]; layer k > 0 reads layer k-1's output at the same time step; output[t]
+    is the top layer's; h_0[k] enters layer k on the left and h_n[k] (layer k's last time step)
+    leaves it on the right. Weights are labelled where they act (weight_ih_lk on the arrow into
+    layer k, weight_hh_lk on the arrow along it). ``cell="LSTMCell"`` adds c_0[k] / c_n[k].
+    Returns the Figure.
+    """
+    _check_int("num_layers", num_layers, 1, 4)
+    _check_int("steps", steps, 1, 6)
+    states, g = _check_cell(cell)
+    lstm = "c" in states
+    dx, dy, x0 = 2.9, 1.75, 2.3
+    xs = [x0 + dx * t for t in range(steps)]
+    last = xs[-1]
+    y_x = 0.0
+    ys = [dy * (k + 1) for k in range(num_layers)]
+    y_out = ys[-1] + dy
+    cw, ch = 1.3, 0.72
+    fig, ax = _new_axes(ax)
+    rows = {"h": -0.14, "c": 0.2} if lstm else {"h": 0.0}
+
+    for t, x in enumerate(xs):
+        _box(ax, x, y_x, 0.9, 0.52, f"x[{t}]", ROLE["input"], color="white", size=11)
+        _box(ax, x, y_out, 1.3, 0.52, f"output[{t}]", ROLE["hidden"], color="white", size=11)
+        ax.text(x, y_x - 0.5, f"时间步 {t}", ha="center", va="top", fontsize=10, color=ROLE["note"])
+        _arrow(ax, (x, ys[-1] + ch / 2), (x, y_out - 0.27), color=ROLE["hidden"])
+        for k, y in enumerate(ys):
+            _box(ax, x, y, cw, ch, cell, ROLE["cell"], size=10 if cell == "RNNCell" else 9)
+            below = y_x + 0.27 if k == 0 else ys[k - 1] + ch / 2
+            _arrow(ax, (x, below), (x, y - ch / 2), color=ROLE["input"] if k == 0 else ROLE["hidden"])
+            if t == 0:
+                ax.text(x + 0.08, (below + y - ch / 2) / 2, f"weight_ih_l{k}", ha="left", va="center",
+                        fontsize=9, color=ROLE["edge"], family="monospace")
+            if t < steps - 1:
+                for s, r in rows.items():
+                    _arrow(ax, (x + cw / 2, y + r), (x + dx - cw / 2, y + r), color=STATE_COLOUR[s], lw=1.8)
+                if t == 0:
+                    ax.text(x + dx / 2, y + max(rows.values()) + 0.06, f"weight_hh_l{k}", ha="center",
+                            va="bottom", fontsize=8.5, color=ROLE["edge"], family="monospace")
+
+    for k, y in enumerate(ys):
+        ax.text(-0.35, y, f"第 {k} 层", ha="left", va="center", fontsize=11, fontweight="bold")
+        for s, r in rows.items():
+            yy = y + r * 2.2 if lstm else y
+            _box(ax, 1.0, yy, 0.86, 0.36 if lstm else 0.44, f"{s}_0[{k}]", "white", edge=STATE_COLOUR[s], size=9.5)
+            _arrow(ax, (1.43, yy), (x0 - cw / 2, y + r), color=STATE_COLOUR[s], lw=1.6)
+            _box(ax, last + 1.55, yy, 0.86, 0.36 if lstm else 0.44, f"{s}_n[{k}]", "white", edge=STATE_COLOUR[s],
+                 size=9.5)
+            _arrow(ax, (last + cw / 2, y + r), (last + 1.12, yy), color=STATE_COLOUR[s], lw=1.6)
+        ax.text(last + 2.05, y + (r * 2.2 if lstm else 0) - (0.05 if lstm else 0),
+                "" if lstm else f"第 {k} 层最后一个时间步", ha="left", va="center", fontsize=9,
+                color=ROLE["note"])
+    if lstm:
+        ax.text(last + 2.05, ys[0], "每层最后一个\n时间步的 h 和 c", ha="left", va="center", fontsize=9,
+                color=ROLE["note"])
+    ax.text((x0 + last) / 2, y_out + 0.45, f"output 只来自最顶层（第 {num_layers - 1} 层）的每个时间步",
+            ha="center", va="bottom", fontsize=10.5, color=ROLE["hidden"])
+    if num_layers > 1:
+        ax.text((x0 + last) / 2, y_x - 1.0,
+                f"第 k 层（k ≥ 1）在同一时间步读入第 k−1 层的输出，{chr(10) if steps <= 2 else ''}所以 weight_ih_l1 是 ({_gates(g)}, H)",
+                ha="center", va="top", fontsize=10)
+    _fit(ax, (-0.45, last + 4.0), (y_x - (1.8 if steps <= 2 and num_layers > 1 else 1.55), y_out + 1.0))
     return fig

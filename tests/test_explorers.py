@@ -93,8 +93,10 @@ def test_bad_input_shows_a_message_and_recovers(bad, words):
 
 def test_constructor_reports_values_the_widgets_would_clip():
     assert "proj_size" in ModuleExplorer(module="GRU", proj_size=5).error
-    assert "大于等于 1" in ModuleExplorer(num_layers=0).error
+    assert "1 到 8 之间" in ModuleExplorer(num_layers=0).error
+    assert "形状的规律也一样" in ModuleExplorer(num_layers=12).error  # not silently 8 layers
     assert "dropout" in ModuleExplorer(dropout=3).error
+    assert "只能是" in ModuleExplorer(module="Transformer").error
 
 
 def test_dropout_with_one_layer_warns_inside_the_widget():
@@ -173,6 +175,70 @@ def test_bidirectional_view_marks_the_classic_mistake():
     assert b.error and "1 到 4" in b.error
     b.set(num_layers=1)
     assert b.error is None and "第 0 层 · 反向" in b.output.value
+
+
+# ------------------------------------------------------------------ one way to set and check values
+EXPLORERS = {"ModuleExplorer": ModuleExplorer, "GateBlocks": GateBlocks, "BidirectionalMap": BidirectionalMap}
+
+
+def _values(explorer) -> dict:
+    return {k: w.value for k, w in explorer.controls.items()}
+
+
+@pytest.mark.parametrize("kind", EXPLORERS)
+@pytest.mark.parametrize("value, words", [
+    ("1e3", "hidden_size 必须是整数：1e3 不是整数的写法，请写 1000。"),
+    ("3.0", "hidden_size 必须是整数：3.0 不是整数的写法，请写 3。"),
+    ("2.5", "hidden_size 必须是整数，收到的是 '2.5'。"),
+    (2.5, "hidden_size 必须是整数，收到的是 2.5。"),
+    (True, "hidden_size 必须是整数，收到的是 True。"),
+    ("abc", "hidden_size 必须是整数，收到的是 'abc'。"),
+])
+def test_every_explorer_checks_a_size_the_same_way(kind, value, words):
+    e = EXPLORERS[kind]()
+    before, html = _values(e), e.output.value
+    e.set(hidden_size=value)  # must not raise
+    assert e.error == words
+    assert _values(e) == before, "a refused value changes no control"
+    assert "rnnlab-error" in e.output.value and e.output.value != html
+    e.set(hidden_size="3")  # text, as a box holds it, is fine everywhere
+    assert e.error is None
+
+
+@pytest.mark.parametrize("kind, slider, top", [("ModuleExplorer", "num_layers", 8), ("GateBlocks", "hidden_size", 512),
+                                               ("BidirectionalMap", "num_layers", 4)])
+def test_every_explorer_refuses_what_a_control_would_clip_or_not_offer(kind, slider, top):
+    e = EXPLORERS[kind]()
+    before = _values(e)
+    e.set(**{slider: 1000})
+    assert e.error.startswith(f"{slider} 应当是 1 到 {top} 之间的整数，收到的是 1000。") and _values(e) == before
+    e.set(module="Transformer")
+    assert "只能是" in e.error and "'Transformer'" in e.error and _values(e) == before
+    e.set(nosuch=1)
+    assert "不认识的参数：'nosuch'" in e.error and "hidden_size" in e.error
+    e.set(module="LSTM", hidden_size=4)
+    assert e.error is None and e.controls["hidden_size"].value in (4, "4")
+
+
+def test_a_size_typed_as_1e3_in_a_box_gets_the_same_message():
+    e = ModuleExplorer()
+    e.controls["hidden_size"].value = "1e3"  # what typing "1e3" + Enter does
+    assert e.error == "hidden_size 必须是整数：1e3 不是整数的写法，请写 1000。" and e.report is None
+    e.controls["hidden_size"].value = "1000"
+    assert e.error is None and shown_params(e)["weight_hh_l0"] == (4000, 1000)
+
+
+@pytest.mark.parametrize("kind, values", [
+    ("ModuleExplorer", dict(module="GRU", input_size=3, hidden_size=4, num_layers=3, bidirectional=True)),
+    ("GateBlocks", dict(module="GRU", input_size=3, hidden_size=4)),
+    ("BidirectionalMap", dict(module="LSTM", num_layers=3, seq_len=5, hidden_size=2)),
+])
+def test_set_redraws_once(kind, values):
+    e = EXPLORERS[kind]()
+    redraws = []
+    e.output.observe(redraws.append, names="value")
+    e.set(**values)
+    assert e.error is None and len(redraws) == 1
 
 
 def test_sizes_may_be_given_as_text_like_the_boxes_hold():

@@ -20,7 +20,7 @@ from torch import nn
 from rnnlab.explorers.html import RULE, code
 from rnnlab.explorers.view import HTMLView
 from rnnlab.palette import DIRECTION
-from rnnlab.shapes import Config, ConfigError, describe
+from rnnlab.shapes import Config, describe
 
 _MODULES = ("RNN", "GRU", "LSTM")
 _FWD, _BWD, _BAD = DIRECTION["forward"], DIRECTION["backward"], DIRECTION["wrong"]
@@ -91,39 +91,23 @@ def render_map(module: str, num_layers: int, seq_len: int, hidden_size: int) -> 
 
 
 class BidirectionalMap(HTMLView):
+    """Which slices of `output` are which rows of `h_n`, for a small bidirectional module."""
+
     def __init__(self, module: str = "GRU", num_layers: int = 2, seq_len: int = 4, hidden_size: int = 3):
         style = {"description_width": "100px"}
-        self.module = W.Dropdown(options=_MODULES, value=module if module in _MODULES else "GRU",
-                                 description="模块", style=style)
-        self.num_layers = W.IntSlider(min=1, max=4, description="num_layers", style=style)
-        self.seq_len = W.IntSlider(min=2, max=8, description="seq_len", style=style)
-        self.hidden_size = W.IntSlider(min=1, max=16, description="hidden_size", style=style)
-        self.output = W.HTML()
-        for w in (self.module, self.num_layers, self.seq_len, self.hidden_size):
-            w.observe(lambda _c: self.update(), names="value")
-        super().__init__([W.HBox([self.module, self.num_layers]), W.HBox([self.seq_len, self.hidden_size]), self.output])
+        controls = {
+            "module": W.Dropdown(options=_MODULES, value="GRU", description="模块", style=style),
+            "num_layers": W.IntSlider(value=2, min=1, max=4, description="num_layers", style=style),
+            "seq_len": W.IntSlider(value=4, min=2, max=8, description="seq_len", style=style),
+            "hidden_size": W.IntSlider(value=3, min=1, max=16, description="hidden_size", style=style),
+        }
+        output = W.HTML()
+        super().__init__([W.HBox([controls["module"], controls["num_layers"]]),
+                          W.HBox([controls["seq_len"], controls["hidden_size"]]), output])
         self.add_class("rnnlab-bidirectional-explorer")
-        self.set(num_layers=num_layers, seq_len=seq_len, hidden_size=hidden_size)
-
-    def set(self, **values) -> None:
-        """Set controls; values outside a slider's range become a Chinese message, not a clip."""
-        try:
-            with self.hold_trait_notifications():
-                for k, v in values.items():
-                    w = getattr(self, k, None) if k in ("module", "num_layers", "seq_len", "hidden_size") else None
-                    if w is None:
-                        raise ConfigError(f"不认识的参数：{k!r}。")
-                    if k == "module":
-                        if v not in _MODULES:
-                            raise ConfigError(f"这个视图画 {', '.join(_MODULES)}，收到的是 {v!r}。")
-                    elif isinstance(v, bool) or not isinstance(v, int) or not w.min <= v <= w.max:
-                        raise ConfigError(f"{k} 应当是 {w.min} 到 {w.max} 之间的整数，收到的是 {v!r}。")
-                    w.value = v
-        except ConfigError as e:
-            self.show_error(str(e))
-            return
-        self.update()
+        self.watch(controls, output)
+        self.set(module=module, num_layers=num_layers, seq_len=seq_len, hidden_size=hidden_size)
 
     def render(self) -> str:
-        return render_map(self.module.value, self.num_layers.value, self.seq_len.value,
-                          self.hidden_size.value)
+        v = {k: w.value for k, w in self.controls.items()}
+        return render_map(v["module"], v["num_layers"], v["seq_len"], v["hidden_size"])

@@ -14,7 +14,7 @@ import ipywidgets as W
 from rnnlab.explorers.html import code, shape_text
 from rnnlab.explorers.view import HTMLView
 from rnnlab.palette import GATE, ROLE
-from rnnlab.shapes import GATE_NAMES, Config, ConfigError, describe
+from rnnlab.shapes import GATE_NAMES, Config, describe
 
 _MODULES = ("LSTM", "GRU", "RNN")
 
@@ -56,38 +56,23 @@ def render_blocks(module: str, input_size: int, hidden_size: int) -> str:
 
 
 class GateBlocks(HTMLView):
+    """The gate blocks of weight_ih_l0 / weight_hh_l0 for a module and two sizes."""
+
+    range_notes = {k: "（512 是这张图画得下的上限；形状规律对任何大小都一样。）" for k in ("input_size", "hidden_size")}
+
     def __init__(self, module: str = "LSTM", input_size: int = 50, hidden_size: int = 100):
         style = {"description_width": "100px"}
-        self.module = W.Dropdown(options=_MODULES, value=module if module in _MODULES else "LSTM",
-                                 description="模块", style=style)
-        self.input_size = W.IntSlider(min=1, max=512, description="input_size", style=style)
-        self.hidden_size = W.IntSlider(min=1, max=512, description="hidden_size", style=style)
-        self.output = W.HTML()
-        for w in (self.module, self.input_size, self.hidden_size):
-            w.observe(lambda _c: self.update(), names="value")
-        super().__init__([W.HBox([self.module, self.input_size, self.hidden_size]), self.output])
+        controls = {
+            "module": W.Dropdown(options=_MODULES, value="LSTM", description="模块", style=style),
+            "input_size": W.IntSlider(value=50, min=1, max=512, description="input_size", style=style),
+            "hidden_size": W.IntSlider(value=100, min=1, max=512, description="hidden_size", style=style),
+        }
+        output = W.HTML()
+        super().__init__([W.HBox(list(controls.values())), output])
         self.add_class("rnnlab-gate-explorer")
-        self.set(input_size=input_size, hidden_size=hidden_size)
-
-    def set(self, **values) -> None:
-        """Set module / input_size / hidden_size; a bad value becomes a Chinese message."""
-        try:
-            with self.hold_trait_notifications():
-                for k, v in values.items():
-                    if k not in ("module", "input_size", "hidden_size"):
-                        raise ConfigError(f"不认识的参数：{k!r}。")
-                    if k == "module" and v not in _MODULES:
-                        raise ConfigError(f"这个视图只画 {', '.join(_MODULES)}，收到的是 {v!r}。")
-                    if k != "module":
-                        describe(Config(input_size=v) if k == "input_size" else Config(hidden_size=v))
-                        v = int(v)
-                        if v > getattr(self, k).max:
-                            raise ConfigError(f"{k} 最大取 {getattr(self, k).max}（画得下为止）；形状规律对任何大小都一样。")
-                    getattr(self, k).value = v
-        except ConfigError as e:
-            self.show_error(str(e))
-            return
-        self.update()
+        self.watch(controls, output)
+        self.set(module=module, input_size=input_size, hidden_size=hidden_size)
 
     def render(self) -> str:
-        return render_blocks(self.module.value, self.input_size.value, self.hidden_size.value)
+        v = {k: w.value for k, w in self.controls.items()}
+        return render_blocks(v["module"], v["input_size"], v["hidden_size"])

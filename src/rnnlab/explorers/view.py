@@ -1,27 +1,174 @@
-"""What every explorer shares: an HTML output that never shows a traceback."""
+"""What every explorer shares: named controls, one way to set and check them, and an HTML
+output that never shows a traceback.
+
+An explorer subclasses HTMLView, builds its widgets, calls `watch(controls, output)` and
+defines `render()`. Then:
+
+* a change of any control redraws once (`update`); a `ConfigError` from `render` becomes
+  its Chinese message, any other exception an "内部错误" message, never a traceback;
+* `set(name=value, ...)` (tests, notebooks, the constructors) checks every value with
+  `check_value` first: if one is wrong nothing changes and the output says why; otherwise
+  all values are assigned and the output is redrawn once.
+
+A value typed into a text box goes through the same `parse_int` as a value passed to `set`.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import math
+import numbers
 
 import ipywidgets as W
 
 from rnnlab.explorers.html import message
+from rnnlab.shapes import ConfigError
+
+
+def parse_int(value, name: str) -> int:
+    """An integer as typed in a text box or passed in code; ConfigError (Chinese) if it is not one.
+
+    Text must be an integer literal ("1000", " 50 "): "1e3" or "20.0" name an integer but are
+    not written as one, and the message says how to write it. A number passed in code is
+    taken by its value, as rnnlab.shapes does (20.0 is 20, 2.5 is refused).
+    """
+    if isinstance(value, str):
+        s = value.strip()
+        try:
+            return int(s)
+        except ValueError:
+            pass
+        try:
+            f = float(s)
+        except ValueError:
+            raise ConfigError(f"{name} 必须是整数，收到的是 {s!r}。") from None
+        if math.isfinite(f) and f.is_integer() and abs(f) < 1e15:
+            raise ConfigError(f"{name} 必须是整数：{s} 不是整数的写法，请写 {int(f)}。")
+        raise ConfigError(f"{name} 必须是整数，收到的是 {s!r}。")
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} 必须是整数，收到的是 {value!r}。")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        return int(value)
+    raise ConfigError(f"{name} 必须是整数，收到的是 {value!r}。")
+
+
+def _parse_float(value, name: str) -> float:
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            raise ConfigError(f"{name} 必须是数，收到的是 {value.strip()!r}。") from None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ConfigError(f"{name} 必须是数，收到的是 {value!r}。")
+    return float(value)
+
+
+def check_value(widget: W.Widget, name: str, value, note: str = ""):
+    """`value` as `widget` should hold it, or ConfigError with a Chinese message.
+
+    Sliders refuse what they would silently clip; dropdowns what they do not offer;
+    text boxes (sizes) hold the integer as text. `note` is added when a value is beyond a
+    slider's range (why this view stops there).
+    """
+    if isinstance(widget, W.Dropdown):
+        options = [o if isinstance(o, str) else o[1] for o in widget.options]
+        if value not in options:
+            raise ConfigError(f"{name} 只能是 {', '.join(map(str, options))} 之一，收到的是 {value!r}。")
+        return value
+    if isinstance(widget, W.Checkbox):
+        if isinstance(value, bool) or (isinstance(value, numbers.Integral) and value in (0, 1)):
+            return bool(value)
+        raise ConfigError(f"{name} 应当是 True 或 False，收到的是 {value!r}。")
+    if isinstance(widget, W.IntSlider):
+        v = parse_int(value, name)
+        if not widget.min <= v <= widget.max:
+            raise ConfigError(f"{name} 应当是 {widget.min} 到 {widget.max} 之间的整数，收到的是 {v}。"
+                              + (note if v > widget.max else ""))
+        return v
+    if isinstance(widget, W.FloatSlider):
+        v = _parse_float(value, name)
+        if not widget.min <= v <= widget.max:
+            raise ConfigError(f"{name} 应当是 {widget.min:g} 到 {widget.max:g} 之间的数，收到的是 {v:g}。"
+                              + (note if v > widget.max else ""))
+        return v
+    if isinstance(widget, W.Text):  # a size typed as text: the box keeps the text
+        return str(parse_int(value, name))
+    return value  # pragma: no cover - every control of the explorers is one of the above
 
 
 class HTMLView(W.VBox):
-    """A VBox whose `output` HTML is redrawn by `render()`; errors become Chinese messages."""
+    """A VBox of named controls whose `output` HTML is redrawn by `render()`."""
 
     error: str | None = None
+    controls: dict[str, W.Widget]
+    output: W.HTML
+    # Shown under an error message (e.g. "改正后这里会自动更新。"); None: nothing.
+    recover_hint: str | None = None
+    # Per control: a sentence added when a value is beyond its slider (why the view stops there).
+    range_notes: dict[str, str] = {}
+    _muted = False
 
+    def watch(self, controls: dict[str, W.Widget], output: W.HTML) -> None:
+        """Register the named controls and the output; any change of a control redraws once."""
+        self.controls, self.output = controls, output
+        for w in controls.values():
+            w.observe(self._changed, names="value")
+
+    def _changed(self, _change) -> None:
+        if not self._muted:
+            self.update()
+
+    @contextlib.contextmanager
+    def muted(self):
+        """Change several controls without a redraw after each."""
+        self._muted = True
+        try:
+            yield
+        finally:
+            self._muted = False
+
+    # -- rendering ------------------------------------------------------------------
     def render(self) -> str:  # pragma: no cover - each explorer defines it
         raise NotImplementedError
 
     def show_error(self, text: str) -> None:
         self.error = text
-        self.output.value = message(text, "error")
+        hint = message(self.recover_hint, "warning") if self.recover_hint else ""
+        self.output.value = message(text, "error") + hint
 
     def update(self) -> None:
+        """Redraw. Never raises: a bad value becomes a Chinese message."""
         try:
-            self.output.value = self.render()
-            self.error = None
+            html = self.render()
+        except ConfigError as e:
+            self.show_error(str(e))
+            return
         except Exception as e:  # a bug of ours must still not reach the notebook as a traceback
             self.show_error(f"内部错误：{type(e).__name__}: {e}")
+            return
+        self.error = None
+        self.output.value = html
+
+    # -- setting --------------------------------------------------------------------
+    def check_values(self, values: dict) -> None:
+        """Checks across controls, on the checked `values` about to be set (ConfigError). None here."""
+
+    def set(self, **values) -> None:
+        """Set controls by name; one redraw at the end. A wrong value changes nothing and
+        becomes a Chinese message in the output (never an exception)."""
+        try:
+            checked = {}
+            for k, v in values.items():
+                if k not in self.controls:
+                    raise ConfigError(f"不认识的参数：{k!r}。可以设置的有：{', '.join(self.controls)}。")
+                checked[k] = check_value(self.controls[k], k, v, self.range_notes.get(k, ""))
+            self.check_values(checked)
+        except ConfigError as e:
+            self.show_error(str(e))
+            return
+        with self.muted():
+            for k, v in checked.items():
+                self.controls[k].value = v
+        self.update()

@@ -4,6 +4,8 @@ inside the widget and never an exception, and the explorer recovers once the inp
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from html import unescape
 
 import pytest
@@ -245,3 +247,11 @@ def test_sizes_may_be_given_as_text_like_the_boxes_hold():
     e = ModuleExplorer(module="LSTM", input_size="50", hidden_size="100")
     assert e.error is None and shown_params(e)["weight_hh_l0"] == (400, 100)
     assert "必须是整数" in ModuleExplorer(hidden_size="2.5").error
+
+
+def test_importing_the_package_or_an_html_explorer_does_not_import_matplotlib():
+    code = ("import sys, rnnlab.explorers as p; assert p.__doc__ and 'torch' not in sys.modules; "
+            "import rnnlab.explorers.module, rnnlab.explorers.gates, rnnlab.explorers.bidirectional; "
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

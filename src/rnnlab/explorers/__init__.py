@@ -1,0 +1,13 @@
+"""The lectures' interactive explorers (ipywidgets), one module each:
+
+* module.ModuleExplorer   every parameter and tensor shape of nn.RNN/LSTM/GRU and their cells
+* gates.GateBlocks        the gate blocks stacked in weight_ih / weight_hh (LSTM i f g o, GRU r z n)
+* bidirectional.BidirectionalMap   which slices of `output` are which rows of `h_n`
+* stepper.show_stepper    step through an nn.RNNCell / LSTMCell / GRUCell over a sequence
+
+They share view.HTMLView (named controls, one `set` that checks values, Chinese messages
+instead of tracebacks) and html (tables, shape chips, message boxes).
+
+Import the module you need (`from rnnlab.explorers.module import ModuleExplorer`): this
+package imports nothing itself, so that loading one explorer never pulls in matplotlib.
+"""

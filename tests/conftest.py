@@ -34,9 +34,10 @@ def pytest_unconfigure(config):
         shutil.rmtree(_RUN_TMP, ignore_errors=True)
 
 
-# Modules that drive the real nbgrader CLI or a real browser: marked e2e as a whole.
-E2E_MODULES = {"test_browser", "test_grading_pipeline", "test_grading_robustness", "test_grading_sandbox",
-               "test_instructor_cli"}
+# Modules that start kernels, the real nbgrader CLI or a real browser: marked e2e as a whole,
+# so that `pytest -m "not e2e"` (make test-fast) runs the in-process tests alone in seconds.
+E2E_MODULES = {"test_assignments", "test_browser", "test_grading_pipeline", "test_grading_robustness",
+               "test_grading_sandbox", "test_instructor_cli", "test_notebooks"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -61,31 +61,63 @@ def test_unrolled_figure_rejects_bad_arguments_in_chinese(kwargs):
         draw_unrolled_rnn(**kwargs)
 
 
-@pytest.mark.parametrize("cell_kwargs, with_h0", [({}, False), ({"nonlinearity": "relu"}, True), ({"bias": False}, True)])
-def test_stepper_shows_the_states_a_real_loop_computes(cell_kwargs, with_h0):
-    torch.manual_seed(1)
-    cell = nn.RNNCell(7, 9, **cell_kwargs)
-    x = torch.randn(5, 3, 7)
-    h0 = torch.randn(3, 9) if with_h0 else None
-    stepper = show_stepper(cell, x, h0)
-    assert isinstance(stepper, CellStepper)
-    h = torch.zeros(3, 9) if h0 is None else h0
+def _loop(cell, x, state):
+    """The students' loop, written out: the truth the stepper's states must equal."""
+    lstm = isinstance(cell, nn.LSTMCell)
+    batch, hidden = x.shape[1], cell.hidden_size
+    if state is None:
+        state = (torch.zeros(batch, hidden), torch.zeros(batch, hidden)) if lstm else torch.zeros(batch, hidden)
+    hs = []
     with torch.no_grad():
-        for t in range(5):
-            h = cell(x[t], h)
-            assert torch.allclose(stepper.states[t], h, atol=1e-6)
+        for t in range(x.shape[0]):
+            state = cell(x[t], state)
+            hs.append(state[0] if lstm else state)
+    return torch.stack(hs)
+
+
+@pytest.mark.parametrize("make_cell, with_state", [
+    (lambda: nn.RNNCell(7, 9), False),
+    (lambda: nn.RNNCell(7, 9, nonlinearity="relu"), True),
+    (lambda: nn.RNNCell(7, 9, bias=False), True),
+    (lambda: nn.LSTMCell(7, 9), False),
+    (lambda: nn.LSTMCell(7, 9), True),
+    (lambda: nn.GRUCell(7, 9, bias=False), False),
+    (lambda: nn.GRUCell(7, 9), True),
+], ids=["rnn", "rnn-relu-h0", "rnn-nobias-h0", "lstm", "lstm-h0c0", "gru-nobias", "gru-h0"])
+def test_stepper_shows_the_states_a_real_loop_computes(make_cell, with_state):
+    torch.manual_seed(1)
+    cell = make_cell()
+    x = torch.randn(5, 3, 7)
+    state = None
+    if with_state:
+        state = (torch.randn(3, 9), torch.randn(3, 9)) if isinstance(cell, nn.LSTMCell) else torch.randn(3, 9)
+    stepper = show_stepper(cell, x, state)
+    assert isinstance(stepper, CellStepper)
+    assert torch.allclose(stepper.states, _loop(cell, x, state), atol=1e-6)
     stepper.t = 3
     assert "第 3 步读入 <code>x[3]</code>" in stepper.text.value and "<code>out[3]</code>" in stepper.text.value
     assert "(4, 3, 9)" in stepper.text.value
+    assert ("记忆元 <code>c</code>" in stepper.text.value) == isinstance(cell, nn.LSTMCell)
     plt.close("all")
 
 
+_X = torch.randn(5, 3, 7)
+
+
 @pytest.mark.parametrize("args, words", [
-    ((nn.RNN(7, 9), torch.randn(5, 3, 7)), "nn.RNNCell"),
+    ((nn.RNN(7, 9), _X), "nn.RNNCell"),
+    ((nn.LSTM(7, 9), _X), "这里要的是单元 nn.LSTMCell"),
     ((nn.RNNCell(7, 9), [[1.0]]), "张量"),
     ((nn.RNNCell(7, 9), torch.randn(5, 7)), "三维"),
     ((nn.RNNCell(7, 9), torch.randn(5, 3, 8)), "input_size 是 7"),
-    ((nn.RNNCell(7, 9), torch.randn(5, 3, 7), torch.randn(9, 3)), "h0 的形状"),
+    ((nn.GRUCell(7, 9), torch.randn(5, 3, 8)), "input_size 是 7"),
+    ((nn.RNNCell(7, 9), _X.double()), "dtype"),
+    ((nn.RNNCell(7, 9), _X, torch.randn(9, 3)), "h0 的形状应当是 (3, 9)"),
+    ((nn.GRUCell(7, 9), _X, torch.randn(9, 3)), "h0 的形状应当是 (3, 9)"),
+    ((nn.GRUCell(7, 9), _X, (torch.randn(3, 9), torch.randn(3, 9))), "GRUCell 的初始状态只有一个张量 h0"),
+    ((nn.LSTMCell(7, 9), _X, torch.randn(3, 9)), "LSTMCell 的初始状态是元组 (h0, c0)"),
+    ((nn.LSTMCell(7, 9), _X, (torch.randn(3, 9),)), "LSTMCell 的初始状态是元组 (h0, c0)"),
+    ((nn.LSTMCell(7, 9), _X, (torch.randn(3, 9), torch.randn(1, 3, 9))), "c0 的形状应当是 (3, 9)"),
 ])
 def test_stepper_bad_input_is_a_chinese_message_not_a_traceback(args, words):
     widget = show_stepper(*args)
@@ -96,6 +128,47 @@ def test_stepper_caps_huge_hidden_sizes():
     stepper = show_stepper(nn.RNNCell(4, 1000), torch.randn(3, 2, 4))
     fig = stepper._figure()
     assert "只画前 64 个" in fig.axes[1].get_xlabel()
+    plt.close("all")
+
+
+def test_stepper_colour_scale_fits_relu_states_and_is_symmetric():
+    torch.manual_seed(0)
+    relu = nn.RNNCell(4, 6, nonlinearity="relu")
+    with torch.no_grad():
+        relu.weight_ih.mul_(10)
+    stepper = show_stepper(relu, torch.randn(4, 2, 4) * 3)
+    biggest = float(stepper.states.abs().max())
+    assert biggest > 1
+    stepper.t = 1  # the scale is the whole run's, not the steps shown so far
+    image = stepper._figure().axes[1].images[0]
+    assert image.get_clim() == pytest.approx((-biggest, biggest))
+    small = show_stepper(nn.RNNCell(4, 6), torch.randn(4, 2, 4) * 0.01)  # at least ±1
+    assert small._figure().axes[1].images[0].get_clim() == (-1.0, 1.0)
+    plt.close("all")
+
+
+def test_stepper_tick_labels_stay_readable_at_40_steps():
+    stepper = show_stepper(nn.GRUCell(3, 5), torch.randn(40, 1, 3))
+    stepper.t = 39
+    ax_time, ax_h = stepper._figure().axes[:2]
+    rows = [t.get_text() for t in ax_h.get_yticklabels()]
+    steps = [t.get_text() for t in ax_time.get_xticklabels()]
+    assert 2 <= len(rows) <= 12 and rows[0] == "out[0]" and rows[-1] == "out[39]"
+    assert 2 <= len(steps) <= 13 and "x[39]" in steps
+    stepper.t = 17  # the current step is always labelled
+    assert "x[17]" in [t.get_text() for t in stepper._figure().axes[0].get_xticklabels()]
+    short = show_stepper(nn.RNNCell(3, 5), torch.randn(5, 1, 3))  # a short sequence keeps every label
+    short.t = 4
+    assert [t.get_text() for t in short._figure().axes[1].get_yticklabels()] == [f"out[{i}]" for i in range(5)]
+    plt.close("all")
+
+
+def test_stepper_refuses_a_step_beyond_the_sequence():
+    stepper = show_stepper(nn.RNNCell(3, 5), torch.randn(5, 2, 3))
+    stepper.t = 7
+    assert stepper.t == 0 and "0 到 4 之间" in stepper.error and "rnnlab-error" in stepper.text.value
+    stepper.set(t=2, sample=1)
+    assert stepper.error is None and "第 2 步" in stepper.text.value
     plt.close("all")
 
 

@@ -1,0 +1,406 @@
+"""Visible checks of assignment a2_rnn (rnn_io_shapes, manual_rnn), and the guarded call
+its hidden tests use too.
+
+Every expectation is torch's own answer, computed before the student's function runs:
+shapes from a forward on the meta device, values from the nn.RNN itself. Diagnosis asks
+which plausible mistake the student's result matches: each "variant" is torch's answer to
+a slightly different question (another nonlinearity, zeroed biases, transposed weights,
+h0[0] for every layer, x fed to every layer...), built from real torch modules, so no
+formula of the exercise is written here. A result that matches no variant gets a generic
+message naming what this case changes, never a guessed diagnosis.
+
+The student's `manual_rnn` receives a copy of the nn.RNN whose forward refuses to run,
+and torch's fused sequence functions (torch.rnn_tanh / torch.rnn_relu, the kernels behind
+nn.RNN.forward) refuse too while it runs: the exercise is the loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from rnnlab import oracles
+from rnnlab.checks.core import (  # noqa: F401  (expect_close and CheckFailed: the hidden tests use them)
+    CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
+)
+
+NO_CALL = "不要调用 rnn(...)：请用它的参数自己写循环。"
+NO_FUSED = "不要调用 torch.rnn_tanh / torch.rnn_relu（nn.RNN 内部的融合实现）：请用参数自己写循环。"
+NO_EDIT = "manual_rnn 修改了 rnn 的参数：只读取 weight_ih_l{k} 等参数，不要改动它们。"
+
+
+# ------------------------------------------------------------------ torch as the oracle
+
+def io_shapes_by_torch(seq_len, batch, input_size, hidden_size, num_layers=1, batch_first=False):
+    """(output shape, h_n shape) of a single-direction nn.RNN, from a forward on the meta device."""
+    rnn = nn.RNN(input_size, hidden_size, num_layers, batch_first=batch_first, device="meta")
+    x = torch.empty((batch, seq_len, input_size) if batch_first else (seq_len, batch, input_size), device="meta")
+    output, h_n = rnn(x)
+    return tuple(output.shape), tuple(h_n.shape)
+
+
+def _quietly_built(**kwargs) -> nn.RNN:
+    """A new nn.RNN whose default initialisation does not advance the student's global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        return nn.RNN(**kwargs)
+
+
+def _config(rnn: nn.RNN, **changes) -> dict:
+    cfg = dict(input_size=rnn.input_size, hidden_size=rnn.hidden_size, num_layers=rnn.num_layers,
+               nonlinearity=rnn.nonlinearity, bias=rnn.bias, batch_first=rnn.batch_first)
+    cfg.update(changes)
+    return cfg
+
+
+def _like(rnn: nn.RNN, edit=None, **changes) -> nn.RNN:
+    """A copy of `rnn` with some settings changed and `edit(name, tensor)` applied to each parameter."""
+    new = _quietly_built(**_config(rnn, **changes))
+    old = dict(rnn.named_parameters())
+    with torch.no_grad():
+        for name, p in new.named_parameters():
+            value = old[name].detach() if name in old else torch.zeros_like(p)
+            p.copy_(edit(name, value) if edit else value)
+    return new
+
+
+def _layer(rnn: nn.RNN, k: int) -> nn.RNN:
+    """Layer k of `rnn` alone: a one-layer nn.RNN holding its parameters (time-major)."""
+    new = _quietly_built(**_config(rnn, num_layers=1, batch_first=False,
+                                   input_size=rnn.input_size if k == 0 else rnn.hidden_size))
+    old = dict(rnn.named_parameters())
+    with torch.no_grad():
+        for name, p in new.named_parameters():
+            p.copy_(old[name[:-1] + str(k)].detach())
+    return new
+
+
+def _run(module: nn.RNN, x, h0=None):
+    with torch.no_grad():
+        return module(x, h0)
+
+
+@dataclass
+class Case:
+    """One visible case: a seeded nn.RNN, its input and h0, and what it adds to the cases before it."""
+    rnn: nn.RNN
+    x: torch.Tensor
+    h0: torch.Tensor | None
+    new: str  # the setting this case tries for the first time (for the generic message)
+
+    @property
+    def label(self) -> str:
+        r = self.rnn
+        return (f"manual_rnn（num_layers={r.num_layers}, nonlinearity={r.nonlinearity}, bias={r.bias}, "
+                f"batch_first={r.batch_first}, h0={'给定' if self.h0 is not None else 'None'}, "
+                f"input_size={r.input_size}, hidden_size={r.hidden_size}）")
+
+
+def make_case(seed, seq, batch, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+              batch_first=False, with_h0=True, new="") -> Case:
+    g = oracles.seeded(seed)
+    rnn = _quietly_built(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers,
+                         nonlinearity=nonlinearity, bias=bias, batch_first=batch_first)
+    oracles.fill_parameters(rnn, g)
+    x = oracles.randn(g, *((batch, seq, input_size) if batch_first else (seq, batch, input_size)))
+    h0 = oracles.randn(g, num_layers, batch, hidden_size) if with_h0 else None
+    return Case(rnn, x, h0, new)
+
+
+def _variants(case: Case):
+    """[(output, h_n, hint)]: torch's answers to the questions a classic mistake answers instead."""
+    rnn, x, h0 = case.rnn, case.x, case.h0
+    L, bf = rnn.num_layers, rnn.batch_first
+    xt = x.transpose(0, 1) if bf else x               # time-major, for the layer-by-layer variants
+    T, B = xt.shape[0], xt.shape[1]
+    back = (lambda o: o.transpose(0, 1)) if bf else (lambda o: o)
+    want_out, want_hn = _run(rnn, x, h0)
+    out = []
+
+    def add(module_or_pair, hint, h=h0, inp=x):
+        pair = module_or_pair if isinstance(module_or_pair, tuple) else _run(module_or_pair, inp, h)
+        out.append((pair[0], pair[1], hint))
+
+    if h0 is not None:
+        add(_run(rnn, x), "传入的 h0 没有被使用：结果像是从全零的隐状态开始的。")
+        if L > 1:
+            add(rnn, "每一层都从 h0[0] 开始了：第 k 层的初始隐状态是 h0[k]。", h=h0[:1].expand(L, -1, -1).contiguous())
+    if L > 1:
+        if rnn.input_size == rnn.hidden_size:
+            outs, hs = [], []
+            for k in range(L):
+                o, h = _run(_layer(rnn, k), xt, None if h0 is None else h0[k:k + 1])
+                outs.append(o)
+                hs.append(h)
+            add((back(outs[-1]), torch.cat(hs)),
+                "每一层都读入了 x：第 1 层及以上的输入应当是下面一层在各个时间步的输出，而不是 x。")
+        first, _ = _run(_layer(rnn, 0), xt, None if h0 is None else h0[:1])
+        add((back(first), want_hn), "output 应当来自最上面一层（第 num_layers-1 层），而不是第 0 层。")
+        add((want_out, want_hn.flip(0)), "h_n 的层顺序反了：h_n[0] 是第 0 层（最靠近输入的一层）最后的隐状态。")
+    other = "tanh" if rnn.nonlinearity == "relu" else "relu"
+    add(_like(rnn, nonlinearity=other),
+        f"这个 rnn 的 nonlinearity 是 \"{rnn.nonlinearity}\"，结果却像是用了 {other}：按 rnn.nonlinearity 选择激活函数。")
+    if rnn.bias:
+        zero = lambda which: (lambda n, v: torch.zeros_like(v) if n.startswith(which) else v)  # noqa: E731
+        add(_like(rnn, zero("bias_ih")), "bias_ih_l{k} 似乎没有加上。")
+        add(_like(rnn, zero("bias_hh")), "bias_hh_l{k} 似乎没有加上。")
+        add(_like(rnn, zero("bias")), "两个偏置 bias_ih_l{k}、bias_hh_l{k} 似乎都没有加上。")
+    add(_like(rnn, lambda n, v: v.T if n.startswith("weight_hh") else v),
+        "隐状态与 weight_hh_l{k} 相乘时少了转置：PyTorch 计算的是 h @ weight_hh_l{k}.T。")
+    if any(getattr(rnn, f"weight_ih_l{k}").shape[0] == getattr(rnn, f"weight_ih_l{k}").shape[1] for k in range(L)):
+        add(_like(rnn, lambda n, v: v.T if n.startswith("weight_ih") and v.shape[0] == v.shape[1] else v),
+            "输入与 weight_ih_l{k} 相乘时少了转置：PyTorch 计算的是 x_t @ weight_ih_l{k}.T。")
+    # Every time step restarted from h0: T*B independent one-step sequences.
+    flat = xt.reshape(1, T * B, -1)
+    h_rep = None if h0 is None else h0.repeat(1, T, 1)
+    o, h = _run(_like(rnn, batch_first=False), flat, h_rep)
+    add((back(o.reshape(T, B, -1)), h.reshape(L, T, B, -1)[:, -1]),
+        "每个时间步都从初始隐状态重新开始了：隐状态要一步一步传下去（第 t 步用第 t-1 步的结果）。")
+    if bf and h0 is None:
+        add(_like(rnn, batch_first=False),
+            "batch_first=True 时 x 的形状是 (batch, seq, input_size)：时间步在第 1 维，应当按 x[:, t] 取。")
+    return want_out, want_hn, [(o, h, hint) for o, h, hint in out
+                               if not (close(o, want_out) and close(h, want_hn))]
+
+
+# ------------------------------------------------------------------ the guarded call
+
+@contextlib.contextmanager
+def _no_fused_rnn(tripped: list):
+    """torch.rnn_tanh / torch.rnn_relu (and torch._VF's) refuse to run inside the block."""
+    def refuse(*args, **kwargs):
+        tripped.append(NO_FUSED)
+        fail(NO_FUSED)
+
+    saved = {name: getattr(torch, name) for name in ("rnn_tanh", "rnn_relu")}
+    try:
+        for name in saved:
+            setattr(torch, name, refuse)
+            setattr(torch._VF, name, refuse)  # an instance attribute shadows the VF lookup
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(torch, name, fn)
+            torch._VF.__dict__.pop(name, None)
+
+
+def guarded_copy(rnn: nn.RNN, tripped: list) -> nn.RNN:
+    """A copy of `rnn` (same parameters, its own tensors) whose forward refuses to run."""
+    twin = copy.deepcopy(rnn)
+
+    def refuse(*args, **kwargs):
+        tripped.append(NO_CALL)
+        fail(NO_CALL)
+
+    twin.forward = refuse
+    return twin
+
+
+def _augment(msg: str, case_label: str, rnn: nn.RNN) -> str:
+    """Assignment-specific hints for an error raised inside the student's code."""
+    extra = ""
+    if "AttributeError" in msg and "bias_" in msg and not rnn.bias:
+        extra = ("这个 rnn 是用 bias=False 建的，它没有 bias_ih_l{k}、bias_hh_l{k}："
+                 "先看 rnn.bias，再决定要不要加偏置。")
+    elif "AttributeError" in msg and "_l" in msg and "weight_" in msg:
+        extra = f"这个 rnn 只有 {rnn.num_layers} 层：参数名里的层号 k 是 0 到 rnn.num_layers-1。"
+    return f"{msg}\n{extra}（出错的这一例：{case_label}）" if extra else f"{msg}\n（出错的这一例：{case_label}）"
+
+
+def run_manual_rnn(manual_rnn, rnn: nn.RNN, x, h0=None, label: str = "manual_rnn"):
+    """Call the student's manual_rnn on a guarded copy of `rnn`; returns (output, h_n, the copy).
+
+    Fails (Chinese) when it calls rnn(...) or torch's fused RNN, modifies the parameters,
+    raises, or does not return a pair of plain tensors. Used by the visible check and the
+    hidden tests alike.
+    """
+    name = "manual_rnn"
+    tripped: list = []
+    twin = guarded_copy(rnn, tripped)
+    before = {n: p.detach().clone() for n, p in twin.named_parameters()}
+    args = (twin, x.clone(), None if h0 is None else h0.clone())
+    try:
+        with _no_fused_rnn(tripped):
+            result = call(manual_rnn, name, *args)
+    except CheckFailed as e:
+        if tripped:
+            fail(tripped[0])
+        fail(_augment(str(e), label, rnn))
+    if tripped:  # the student's code caught our refusal and went on
+        fail(tripped[0])
+    now = dict(twin.named_parameters())
+    if set(now) != set(before) or any(not close(now[n].detach(), before[n], atol=0, rtol=0) for n in before):
+        fail(NO_EDIT)
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        got = describe(result) + (f"（长度 {len(result)}）" if isinstance(result, (tuple, list)) else "")
+        fail(f"{name} 应当返回一个二元组 (output, h_n)，实际返回的是 {got}。")
+    output = check_is_tensor(result[0], f"{name} 的 output")
+    h_n = check_is_tensor(result[1], f"{name} 的 h_n")
+    return output, h_n, twin
+
+
+# ------------------------------------------------------------------ visible checks
+
+def _shape_hint_output(got, want, case: Case) -> str:
+    T, B = (case.x.shape[1], case.x.shape[0]) if case.rnn.batch_first else (case.x.shape[0], case.x.shape[1])
+    H = case.rnn.hidden_size
+    if case.rnn.batch_first and got == (T, B, H):
+        return "batch_first=True 时 output 也是批量在前：(batch, seq, hidden_size)。"
+    if not case.rnn.batch_first and got == (B, T, H):
+        return "batch_first=False 时 output 是时间步在前：(seq, batch, hidden_size)。"
+    if len(got) == 3 and T + 1 in got:
+        return "output 多了一个时间步：output 的第 t 个时间步是读入 x 的第 t 步之后的隐状态，不要把 h0 放进去。"
+    if len(got) == 3 and got[-1] == H * case.rnn.num_layers:
+        return "output 只含最上面一层的隐状态，不要把各层连结起来。"
+    if len(got) != 3:
+        return "output 是三维的：每个时间步、每个样本一个 hidden_size 维的隐状态。"
+    return ""
+
+
+def _shape_hint_hn(got, want, case: Case) -> str:
+    L, B, H = want
+    if case.rnn.batch_first and got == (B, L, H) and L != B:
+        return "h_n 不受 batch_first 影响：无论 batch_first 是什么，h_n 都是 (num_layers, batch, hidden_size)。"
+    if L > 1 and got in ((1, B, H), (B, H)):
+        return "h_n 应当包含每一层最后的隐状态（num_layers 个），不只是最上面一层的。"
+    if got == (B, H):
+        return "h_n 总是三维的 (num_layers, batch, hidden_size)，即使 num_layers=1。"
+    return ""
+
+
+def _check_part(value, want, what: str, case: Case, hint_for_shape, generic: str) -> None:
+    got = shape_of(value)
+    if got != shape_of(want):
+        hint = hint_for_shape(got, shape_of(want), case)
+        fail(f"{case.label}：{what} 的形状是 {got}，应当是 {shape_of(want)}。{hint}")
+    if not close(value, want):
+        fail(f"{case.label}：{what} 的形状对了，但数值不对（最大差值 {max_abs_diff(value, want):.3g}）。{generic}")
+
+
+def _generic(case: Case, first: bool) -> str:
+    if first:
+        return ("逐项检查：每一层、每个时间步的 x_t @ weight_ih_l{k}.T + bias_ih_l{k} + h @ weight_hh_l{k}.T "
+                "+ bias_hh_l{k}，激活函数，以及上一层的输出是下一层的输入。")
+    return f"前面的例子都通过了，这一例第一次用到：{case.new}。"
+
+
+def visible_cases() -> list[Case]:
+    return [
+        make_case(2001, 5, 3, 4, 4, num_layers=2, with_h0=True, new="两层、给定 h0"),
+        make_case(2002, 5, 3, 4, 4, num_layers=2, with_h0=False,
+                  new="h0=None（应当从全零的隐状态开始，形状 (num_layers, batch, hidden_size)）"),
+        make_case(2003, 4, 2, 3, 5, num_layers=1, with_h0=True, new="num_layers=1，且 input_size ≠ hidden_size"),
+        make_case(2004, 4, 3, 2, 5, num_layers=2, batch_first=True, with_h0=False,
+                  new="batch_first=True（x 的形状是 (batch, seq, input_size)）"),
+        make_case(2005, 6, 2, 5, 4, num_layers=3, nonlinearity="relu", with_h0=True,
+                  new="nonlinearity=\"relu\"、三层"),
+        make_case(2006, 5, 3, 3, 6, num_layers=2, bias=False, with_h0=True,
+                  new="bias=False（这个 rnn 没有偏置参数）"),
+        make_case(2007, 6, 2, 5, 4, num_layers=3, nonlinearity="relu", bias=False, batch_first=True, with_h0=True,
+                  new="batch_first=True 且给定 h0，同时 relu、bias=False"),
+    ]
+
+
+def check_manual_rnn(manual_rnn) -> str:
+    """Visible check for `manual_rnn`: every setting of the contract, then gradients."""
+    cases = visible_cases()
+    prepared = [(case, _variants(case)) for case in cases]  # every expectation before the student runs
+    grad_case = cases[0]
+    ref = copy.deepcopy(grad_case.rnn)
+    ref(grad_case.x, grad_case.h0)[0].sum().backward()
+    want_grads = {n: p.grad.clone() for n, p in ref.named_parameters()}
+    ref_h = copy.deepcopy(grad_case.rnn)
+    ref_h(grad_case.x, grad_case.h0)[1].sum().backward()
+    want_grads_h = {n: p.grad.clone() for n, p in ref_h.named_parameters()}
+
+    for i, (case, (want_out, want_hn, variants)) in enumerate(prepared):
+        output, h_n, _ = run_manual_rnn(manual_rnn, case.rnn, case.x, case.h0, case.label)
+        if close(output, want_out) and close(h_n, want_hn):
+            continue
+        for v_out, v_hn, hint in variants:
+            if close(output, v_out, atol=1e-4) and close(h_n, v_hn, atol=1e-4):
+                fail(f"{case.label}：结果不对。{hint}")
+        _check_part(output, want_out, "output", case, _shape_hint_output, _generic(case, i == 0))
+        _check_part(h_n, want_hn, "h_n", case, _shape_hint_hn, _generic(case, i == 0))
+
+    # Gradients: output (and h_n) must stay connected to the parameters.
+    for part, wants in (("output", want_grads), ("h_n", want_grads_h)):
+        output, h_n, twin = run_manual_rnn(manual_rnn, grad_case.rnn, grad_case.x, grad_case.h0, grad_case.label)
+        value = output if part == "output" else h_n
+        if not value.requires_grad:
+            fail(f"{part} 与 rnn 的参数断开了：没有梯度能传回去。是否用了 .detach()、.data、.item()、"
+                 "torch.no_grad()，或者用 torch.tensor 把结果重新包装了一遍？")
+        try:
+            value.sum().backward()
+        except RuntimeError as e:
+            inplace = "inplace operation" in str(e)
+            fail(f"{part}.sum().backward() 出错：" + (
+                "某个参与计算的张量在用过之后又被原地修改了（例如往预先分配的张量里写入、+=、"
+                "或者给 h0 的切片赋值）。写入一个新的张量，或者先 .clone()。" if inplace else
+                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
+        for n, want in wants.items():
+            got = getattr(twin, n).grad
+            if got is None or not close(got, want):
+                fail(f"{part}.sum() 对 {n} 的梯度与 PyTorch 的不一致：计算图在某处断开了，"
+                     "或者用了不可求导的写法（.detach()、.data、.item()、torch.no_grad()、numpy）。")
+    return "manual_rnn 通过了可见检查。"
+
+
+IO_CASES = [  # (seq_len, batch, input_size, hidden_size, num_layers, batch_first, call with defaults)
+    (5, 3, 4, 6, 1, False, True),
+    (7, 2, 3, 8, 3, False, False),
+    (4, 5, 6, 2, 1, True, False),
+    (6, 3, 5, 7, 2, True, False),
+]
+
+
+def _is_int_shape(value) -> bool:
+    return isinstance(value, tuple) and all(type(d) is int for d in value)
+
+
+def check_rnn_io_shapes(rnn_io_shapes) -> str:
+    """Visible check for `rnn_io_shapes`; torch's meta-device forward is the expectation (never printed)."""
+    name = "rnn_io_shapes"
+    wants = [io_shapes_by_torch(*c[:6]) for c in IO_CASES]
+    for (T, B, I, H, L, bf, defaults), (want_out, want_hn) in zip(IO_CASES, wants):
+        label = f"{name}({T}, {B}, {I}, {H}" + (")" if defaults else f", num_layers={L}, batch_first={bf})")
+        result = call(rnn_io_shapes, name, T, B, I, H) if defaults else \
+            call(rnn_io_shapes, name, T, B, I, H, num_layers=L, batch_first=bf)
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            got = describe(result) + (f"（长度 {len(result)}）" if isinstance(result, (tuple, list)) else "")
+            fail(f"{label} 应当返回一个二元组 (output_shape, h_n_shape)，实际返回的是 {got}。")
+        for what, got, want in (("output_shape", result[0], want_out), ("h_n_shape", result[1], want_hn)):
+            if type(got) is int:
+                fail(f"{label}：{what} 是一个整数，应当是形状元组，例如 (2, 3, 4)。"
+                     "注意括号里只有一个数时 (n) 就是 n 本身，元组要写成 (n,)。")
+            if isinstance(got, list):
+                fail(f"{label}：{what} 是列表，请返回元组，例如 (2, 3, 4)（可以用 tuple(...) 转换）。")
+            if not _is_int_shape(got):
+                fail(f"{label}：{what} 应当是由整数（int）组成的元组，实际是 {describe(got)}"
+                     + ("，其中有不是 int 的元素。" if isinstance(got, tuple) else "。"))
+            if tuple(got) == want:
+                continue
+            got = tuple(got)
+            if len(got) != len(want):
+                fail(f"{label}：{what} 的维数不对：{what[:-6]} 是三维张量。"
+                     + ("即使 num_layers=1，h_n 也有表示层数的第一维。" if what == "h_n_shape" and len(got) == 2 else ""))
+            if what == "output_shape":
+                if bf and got == (T, B, H):
+                    fail(f"{label}：batch_first=True 时 output 也是批量在前。")
+                if not bf and got == (B, T, H):
+                    fail(f"{label}：batch_first=False（默认）时 output 是时间步在前。")
+                if got[:2] == want[:2]:
+                    extra = "它是 input_size，而 output 是各时间步的隐状态。" if got[2] == I else ""
+                    fail(f"{label}：output_shape 的最后一维不对：{extra}想一想 output 的每个元素是什么。")
+                fail(f"{label}：output_shape 不对。想一想 output 按什么顺序排列：时间步、批量、特征。")
+            else:
+                if bf and got == (B, L, H) and B != L:
+                    fail(f"{label}：h_n 不受 batch_first 影响：batch_first 只改变 input 和 output 的布局。")
+                if got[1:] == want[1:]:
+                    extra = "它不是时间步数：h_n 只有最后一个时间步。" if got[0] == T and T != L else ""
+                    fail(f"{label}：h_n_shape 的第一维不对：{extra}h_n 为每一层保存一个最后的隐状态。")
+                fail(f"{label}：h_n_shape 不对。想一想 h_n 保存的是哪些隐状态。")
+    return "rnn_io_shapes 通过了可见检查。"

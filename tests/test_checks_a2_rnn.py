@@ -1,0 +1,356 @@
+"""rnnlab.checks.a2_rnn: correct styles pass, every Chinese hint is earned by the mistake it names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnlab.checks import a2_rnn as checks
+from rnnlab.checks.core import CheckFailed
+
+
+# ---------------------------------------------------------------- test-side implementations
+
+def manual(rnn, x, h0=None, **mistake):
+    """A correct manual_rnn; each keyword switches on one classic mistake."""
+    m = mistake.get
+    bf = rnn.batch_first and not m("ignore_batch_first")
+    xs = x.transpose(0, 1) if bf else x
+    T, B, _ = xs.shape
+    L, H = rnn.num_layers, rnn.hidden_size
+    if h0 is None:
+        h0 = torch.randn(L, B, H) if m("random_default_h0") else xs.new_zeros(L, B, H)
+    if m("ignore_h0"):
+        h0 = torch.zeros_like(h0)
+    act = torch.tanh if (rnn.nonlinearity == "tanh" or m("always_tanh")) else torch.relu
+    layers = range(2) if m("two_layers_hard_coded") else range(L)
+    inp, finals, first_out = xs, [], None
+    for k in layers:
+        w_ih, w_hh = getattr(rnn, f"weight_ih_l{k}"), getattr(rnn, f"weight_hh_l{k}")
+        if m("no_transpose_ih"):
+            w_ih = w_ih.T
+        if m("no_transpose_hh"):
+            w_hh = w_hh.T
+        has_bias = rnn.bias or m("assume_bias")
+        b_ih = getattr(rnn, f"bias_ih_l{k}") if has_bias and not m("no_bias_ih") else None
+        b_hh = getattr(rnn, f"bias_hh_l{k}") if has_bias and not m("no_bias_hh") else None
+        start = h0[0] if m("h0_first_for_all") else h0[k]
+        h, outs = start, []
+        for t in range(T):
+            if m("restart_each_step"):
+                h = start
+            h = act(F.linear(xs[t] if m("x_every_layer") else inp[t], w_ih, b_ih) + F.linear(h, w_hh, b_hh))
+            outs.append(h)
+        if m("include_h0"):
+            outs.insert(0, start)
+        inp = torch.stack(outs)
+        first_out = inp if first_out is None else first_out
+        finals.append(h)
+    out = first_out if m("output_first_layer") else inp
+    if bf and not m("output_time_major"):
+        out = out.transpose(0, 1)
+    h_n = torch.stack(finals)
+    if m("hn_reversed"):
+        h_n = h_n.flip(0)
+    if m("hn_top_only"):
+        h_n = h_n[-1:]
+    if m("hn_batch_first") and rnn.batch_first:
+        h_n = h_n.transpose(0, 1)
+    if m("detach"):
+        out = out.detach()
+    if m("detach_hn"):
+        h_n = h_n.detach()
+    if m("off_by_a_bit"):
+        out = out + 0.01
+    if m("edits_params"):
+        with torch.no_grad():
+            rnn.weight_hh_l0.mul_(2)
+    if m("as_list"):
+        return list(out), h_n
+    if m("output_only"):
+        return out
+    return out, h_n
+
+
+def with_(**mistake):
+    return lambda rnn, x, h0=None: manual(rnn, x, h0, **mistake)
+
+
+def vectorised(rnn, x, h0=None):
+    """Another correct style: input projection for all steps at once, einsum, preallocated outputs."""
+    if rnn.batch_first:
+        x = x.permute(1, 0, 2)
+    T, B = x.shape[:2]
+    h_init = x.new_zeros(rnn.num_layers, B, rnn.hidden_size) if h0 is None else h0
+    h_n = torch.empty(rnn.num_layers, B, rnn.hidden_size)
+    layer_in = x
+    for k in range(rnn.num_layers):
+        proj = torch.einsum("tbi,hi->tbh", layer_in, getattr(rnn, f"weight_ih_l{k}"))
+        if rnn.bias:
+            proj = proj + getattr(rnn, f"bias_ih_l{k}") + getattr(rnn, f"bias_hh_l{k}")
+        out = torch.empty(T, B, rnn.hidden_size)
+        h = h_init[k]
+        for t in range(T):
+            z = torch.addmm(proj[t], h, getattr(rnn, f"weight_hh_l{k}").t())
+            h = torch.relu(z) if rnn.nonlinearity == "relu" else z.tanh()
+            out[t] = h
+        h_n[k] = h
+        layer_in = out
+    return (layer_in.permute(1, 0, 2) if rnn.batch_first else layer_in), h_n
+
+
+def with_cells(rnn, x, h0=None):
+    """Another correct style: one nn.RNNCell per layer holding the layer's parameters, x[:, t] indexing."""
+    L, H = rnn.num_layers, rnn.hidden_size
+    B, T = (x.shape[0], x.shape[1]) if rnn.batch_first else (x.shape[1], x.shape[0])
+    hs = [torch.zeros(B, H) if h0 is None else h0[k] for k in range(L)]
+    outs = []
+    for t in range(T):
+        inp = x[:, t] if rnn.batch_first else x[t]
+        for k in range(L):
+            w = [getattr(rnn, f"{n}_l{k}") for n in ("weight_ih", "weight_hh")]
+            pre = inp @ w[0].T + hs[k] @ w[1].T
+            if rnn.bias:
+                pre = pre + getattr(rnn, f"bias_ih_l{k}") + getattr(rnn, f"bias_hh_l{k}")
+            hs[k] = torch.tanh(pre) if rnn.nonlinearity == "tanh" else F.relu(pre)
+            inp = hs[k]
+        outs.append(inp)
+    return torch.stack(outs, dim=1 if rnn.batch_first else 0), torch.stack(hs)
+
+
+def io_shapes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_first=False, **mistake):
+    m = mistake.get
+    out = (batch, seq_len, hidden_size) if batch_first else (seq_len, batch, hidden_size)
+    if m("output_ignores_bf"):
+        out = (seq_len, batch, hidden_size)
+    if m("output_always_bf"):
+        out = (batch, seq_len, hidden_size)
+    if m("output_last_input"):
+        out = out[:2] + (input_size,)
+    if m("output_last_layers"):
+        out = out[:2] + (num_layers * hidden_size,)
+    if m("output_scrambled"):
+        out = (hidden_size, seq_len, batch)
+    h_n = (num_layers, batch, hidden_size)
+    if m("hn_bf") and batch_first:
+        h_n = (batch, num_layers, hidden_size)
+    if m("hn_one_layer"):
+        h_n = (1, batch, hidden_size)
+    if m("hn_seq_first"):
+        h_n = (seq_len, batch, hidden_size)
+    if m("hn_2d"):
+        h_n = (batch, hidden_size)
+    if m("hn_scrambled"):
+        h_n = (num_layers, hidden_size, batch)
+    if m("int_element"):
+        h_n = (hidden_size)
+    if m("lists"):
+        return list(out), list(h_n)
+    if m("numpy_ints"):
+        return tuple(np.int64(d) for d in out), h_n
+    if m("not_pair"):
+        return out
+    return out, h_n
+
+
+def io_with(**mistake):
+    return lambda *a, **k: io_shapes(*a, **k, **mistake)
+
+
+def hint_for(check, fn) -> str:
+    with pytest.raises(CheckFailed) as info:
+        check(fn)
+    msg = str(info.value)
+    assert "tensor(" not in msg  # never prints tensors
+    return msg
+
+
+# ---------------------------------------------------------------- manual_rnn
+
+@pytest.mark.parametrize("fn", [manual, vectorised, with_cells], ids=["loops", "vectorised", "cells"])
+def test_correct_styles_pass(fn):
+    assert "通过" in checks.check_manual_rnn(fn)
+
+
+@pytest.mark.parametrize("mistake, expected", [
+    ("h0_first_for_all", "每一层都从 h0[0] 开始了"),
+    ("x_every_layer", "每一层都读入了 x"),
+    ("always_tanh", "nonlinearity 是 \"relu\"，结果却像是用了 tanh"),
+    ("no_bias_ih", "bias_ih_l{k} 似乎没有加上"),
+    ("no_bias_hh", "bias_hh_l{k} 似乎没有加上"),
+    ("hn_top_only", "h_n 应当包含每一层最后的隐状态"),
+    ("output_first_layer", "output 应当来自最上面一层"),
+    ("hn_reversed", "h_n 的层顺序反了"),
+    ("hn_batch_first", "h_n 不受 batch_first 影响"),
+    ("no_transpose_hh", "少了转置：PyTorch 计算的是 h @ weight_hh_l{k}.T"),
+    ("no_transpose_ih", "少了转置：PyTorch 计算的是 x_t @ weight_ih_l{k}.T"),
+    ("ignore_h0", "传入的 h0 没有被使用"),
+    ("restart_each_step", "每个时间步都从初始隐状态重新开始了"),
+    ("ignore_batch_first", "batch_first=True 时 x 的形状是 (batch, seq, input_size)"),
+    ("output_time_major", "batch_first=True 时 output 也是批量在前"),
+    ("include_h0", "output 多了一个时间步"),
+    ("random_default_h0", "这一例第一次用到：h0=None"),
+    ("assume_bias", "这个 rnn 是用 bias=False 建的"),
+    ("two_layers_hard_coded", "这个 rnn 只有 1 层"),
+    ("detach", "output 与 rnn 的参数断开了"),
+    ("detach_hn", "h_n 与 rnn 的参数断开了"),
+    ("edits_params", "修改了 rnn 的参数"),
+    ("as_list", "torch.stack"),
+    ("output_only", "二元组 (output, h_n)"),
+])
+def test_each_mistake_gets_its_hint(mistake, expected):
+    assert expected in hint_for(checks.check_manual_rnn, with_(**{mistake: True}))
+
+
+def test_both_biases_missing():
+    assert "两个偏置" in hint_for(checks.check_manual_rnn, with_(no_bias_ih=True, no_bias_hh=True))
+
+
+def test_unknown_mistake_gets_the_generic_message():
+    msg = hint_for(checks.check_manual_rnn, with_(off_by_a_bit=True))
+    assert "数值不对" in msg and "逐项检查" in msg
+    for specific in ("h0[0]", "读入了 x", "偏置", "转置", "顺序反了", "第 0 层"):
+        assert specific not in msg
+    # Two mistakes at once match no single variant: generic, not a wrong diagnosis.
+    msg = hint_for(checks.check_manual_rnn, with_(h0_first_for_all=True, no_bias_ih=True))
+    assert "逐项检查" in msg and "h0[0]" not in msg and "bias_ih" not in msg.split("逐项检查")[0]
+
+
+def test_calling_the_module_or_the_fused_function_is_refused():
+    assert checks.NO_CALL in hint_for(checks.check_manual_rnn, lambda rnn, x, h0=None: rnn(x, h0))
+    assert checks.NO_CALL in hint_for(checks.check_manual_rnn, lambda rnn, x, h0=None: rnn.forward(x, h0))
+    assert checks.NO_FUSED in hint_for(checks.check_manual_rnn, lambda rnn, x, h0=None: nn.RNN.forward(rnn, x, h0))
+
+    def own_module(rnn, x, h0=None):  # a fresh nn.RNN loaded with the parameters: still the fused kernel
+        twin = nn.RNN(rnn.input_size, rnn.hidden_size, rnn.num_layers, nonlinearity=rnn.nonlinearity,
+                      bias=rnn.bias, batch_first=rnn.batch_first)
+        twin.load_state_dict(rnn.state_dict())
+        return twin(x, h0)
+    assert checks.NO_FUSED in hint_for(checks.check_manual_rnn, own_module)
+
+    def swallows(rnn, x, h0=None):  # catches the refusal and falls back: still refused
+        try:
+            return rnn(x, h0)
+        except Exception:
+            return manual(rnn, x, h0)
+    assert checks.NO_CALL in hint_for(checks.check_manual_rnn, swallows)
+    # Nothing stays patched afterwards.
+    assert "rnn_tanh" not in vars(torch._VF)
+    nn.RNN(2, 3)(torch.zeros(4, 1, 2))
+
+
+def test_in_place_writes_that_break_backward_get_a_hint():
+    def overwrites_h0(rnn, x, h0=None):  # preallocated h_n that the loop also reads from
+        inp = x.transpose(0, 1) if rnn.batch_first else x
+        h_n = torch.zeros(rnn.num_layers, inp.shape[1], rnn.hidden_size) if h0 is None else h0.clone()
+        for k in range(rnn.num_layers):
+            h, outs = h_n[k], []
+            for t in range(inp.shape[0]):
+                pre = inp[t] @ getattr(rnn, f"weight_ih_l{k}").T + h @ getattr(rnn, f"weight_hh_l{k}").T
+                if rnn.bias:
+                    pre = pre + getattr(rnn, f"bias_ih_l{k}") + getattr(rnn, f"bias_hh_l{k}")
+                h = torch.tanh(pre) if rnn.nonlinearity == "tanh" else torch.relu(pre)
+                outs.append(h)
+            h_n[k] = h
+            inp = torch.stack(outs)
+        return (inp.transpose(0, 1) if rnn.batch_first else inp), h_n
+    assert "原地修改" in hint_for(checks.check_manual_rnn, overwrites_h0)
+
+
+def test_not_implemented_is_reported():
+    def stub(rnn, x, h0=None):
+        raise NotImplementedError()
+    assert "还没有实现" in hint_for(checks.check_manual_rnn, stub)
+
+
+def test_the_check_leaves_the_global_rng_alone():
+    torch.manual_seed(123)
+    a = torch.rand(1)
+    torch.manual_seed(123)
+    checks.check_manual_rnn(manual)
+    assert torch.equal(torch.rand(1), a)
+
+
+def test_comparisons_survive_monkeypatched_torch(monkeypatch):
+    def sneaky(rnn, x, h0=None):
+        monkeypatch.setattr(torch, "allclose", lambda *a, **k: True)
+        monkeypatch.setattr(torch, "equal", lambda *a, **k: True)
+        monkeypatch.setattr(torch.Tensor, "__eq__", lambda *a, **k: True)
+        monkeypatch.setattr(torch, "abs", lambda t: t * 0)
+        out, h_n = manual(rnn, x, h0)
+        return torch.zeros_like(out), torch.zeros_like(h_n)
+    with pytest.raises(CheckFailed):
+        checks.check_manual_rnn(sneaky)
+
+
+def test_tensor_subclasses_are_rejected():
+    class Liar(torch.Tensor):
+        pass
+
+    def lies(rnn, x, h0=None):
+        out, h_n = manual(rnn, x, h0)
+        return out.as_subclass(Liar), h_n
+    assert "子类" in hint_for(checks.check_manual_rnn, lies)
+
+
+# ---------------------------------------------------------------- rnn_io_shapes
+
+def test_io_shapes_correct_styles_pass():
+    assert "通过" in checks.check_rnn_io_shapes(io_shapes)
+
+    def by_torch(seq_len, batch, input_size, hidden_size, num_layers=1, batch_first=False):
+        rnn = nn.RNN(input_size, hidden_size, num_layers, batch_first=batch_first)
+        x = torch.zeros((batch, seq_len, input_size) if batch_first else (seq_len, batch, input_size))
+        out, h_n = rnn(x)
+        return out.shape, h_n.shape  # torch.Size is a tuple of ints
+    assert "通过" in checks.check_rnn_io_shapes(by_torch)
+
+
+def test_io_shapes_expectation_is_torchs():
+    assert checks.io_shapes_by_torch(5, 3, 4, 6, 2, True) == ((3, 5, 6), (2, 3, 6))
+
+
+@pytest.mark.parametrize("mistake, expected", [
+    ("hn_bf", "h_n 不受 batch_first 影响"),
+    ("output_ignores_bf", "batch_first=True 时 output 也是批量在前"),
+    ("output_always_bf", "batch_first=False（默认）时 output 是时间步在前"),
+    ("output_last_input", "最后一维不对：它是 input_size"),
+    ("output_last_layers", "output_shape 的最后一维不对"),
+    ("output_scrambled", "output_shape 不对"),
+    ("hn_one_layer", "h_n_shape 的第一维不对"),
+    ("hn_seq_first", "它不是时间步数"),
+    ("hn_2d", "即使 num_layers=1"),
+    ("hn_scrambled", "h_n_shape 不对"),
+    ("int_element", "元组要写成 (n,)"),
+    ("lists", "是列表"),
+    ("numpy_ints", "由整数（int）组成"),
+    ("not_pair", "二元组 (output_shape, h_n_shape)"),
+])
+def test_each_io_mistake_gets_its_hint(mistake, expected):
+    msg = hint_for(checks.check_rnn_io_shapes, io_with(**{mistake: True}))
+    assert expected in msg
+
+
+def test_io_hints_never_reveal_the_answer():
+    for mistake in ("hn_bf", "output_last_input", "hn_one_layer", "output_scrambled", "hn_scrambled"):
+        msg = hint_for(checks.check_rnn_io_shapes, io_with(**{mistake: True}))
+        head, _, tail = msg.partition("：")
+        # The call is named (its arguments), never a shape of torch's answer.
+        for case in checks.IO_CASES:
+            want_out, want_hn = checks.io_shapes_by_torch(*case[:6])
+            assert str(want_out) not in tail and str(want_hn) not in tail
+
+
+def test_io_not_implemented_is_reported():
+    def stub(*a, **k):
+        raise NotImplementedError()
+    assert "还没有实现" in hint_for(checks.check_rnn_io_shapes, stub)
+
+
+def test_io_shapes_are_asked_with_every_setting():
+    settings = {(c[4] > 1, c[5]) for c in checks.IO_CASES}
+    assert settings == {(False, False), (True, False), (False, True), (True, True)}
+    assert any(c[6] for c in checks.IO_CASES)  # called with the defaults too

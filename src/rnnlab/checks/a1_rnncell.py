@@ -3,7 +3,11 @@
 Every expectation is torch's own answer (rnnlab.oracles), computed before the student's
 function runs. Diagnosis asks which plausible mistake the student's output matches: each
 "variant" is torch's answer to a slightly different question (a zeroed bias, a transposed
-weight, a zero hidden state...), so no formula of the exercise is written here.
+weight, a zero hidden state...), so no formula of the exercise is written here. A hint that
+names a mistake is given only when the output matches that mistake; any other wrong output
+gets the generic hint of its function.
+
+Every Chinese message is in HINTS; tests/test_checks_a1_rnncell.py feeds each one's mistake.
 """
 
 from __future__ import annotations
@@ -16,18 +20,81 @@ from rnnlab.checks.core import (
     call, check_is_tensor, check_shape, check_values, close, describe, fail, shape_of, unpack_pair,
 )
 
+HINTS = {
+    # rnn_cell_step, all arguments given
+    "no_bias_ih": "bias_ih 似乎没有加上。",
+    "no_bias_hh": "bias_hh 似乎没有加上。",
+    "no_biases": "两个偏置 bias_ih、bias_hh 似乎都没有加上。",
+    "no_transpose_hh": "h_prev 与 weight_hh 相乘时少了转置：PyTorch 计算的是 h_prev @ weight_hh.T。",
+    "ignores_h_prev": "结果像是没有用到 h_prev（上一步的隐状态）：h_prev @ weight_hh.T 这一项去哪儿了？",
+    "relu_by_default": "默认的 nonlinearity 是 \"tanh\"，结果却像是用了 relu。",
+    "sigmoid": "结果像是用了 sigmoid：RNN 的激活函数是 tanh（nonlinearity=\"relu\" 时是 relu）。",
+    "no_activation": "结果像是少了非线性激活：求和之后还要经过 tanh（或 relu）。",
+    # rnn_cell_step, optional arguments
+    "dropped_given_bias": "{none}=None 时，给定的 {given} 却没有加上：两个偏置要分别判断是否为 None，"
+                          "一个是 None 不影响另一个。",
+    "ignores_relu": "nonlinearity=\"relu\" 时应当用 relu 代替 tanh。",
+    "step_generic": "逐项检查：x_t 与 weight_ih、h_prev 与 weight_hh 的乘法（注意转置），"
+                    "两个偏置（None 表示没有这一项），以及激活函数。",
+    # run_rnn_cell
+    "includes_h0": "outputs 多了一个时间步：outputs[t] 应当是读入 x[t] 之后的隐状态，不要把 h0 也放进去。",
+    "shifted": "outputs 错开了一个时间步：outputs[t] 应当是读入 x[t] 之后的隐状态，而不是之前的。",
+    "ignores_h0": "outputs 像是从全零的隐状态开始的：传入的 h0 没有被使用。",
+    "default_h0": "h0 为 None 时应当从全零的隐状态开始（torch.zeros，形状 (批量大小, hidden_size)）。",
+    "h_last": "h_last 应当是最后一个时间步之后的隐状态。",
+    "run_ignores_nonlinearity": "这个单元的 nonlinearity 是 \"relu\"，outputs 却像是用 tanh 算的："
+                                "循环里调用自己的 rnn_cell_step 时，要传入 nonlinearity=cell.nonlinearity"
+                                "（或者直接调用 cell(x[t], h)）。",
+    "run_detached": "outputs 与 cell 的参数断开了，梯度传不回去：是否用了 .detach()、.data 或 torch.no_grad()？",
+    "run_truncated": "outputs 对 weight_hh 的梯度不对：隐状态在时间步之间被截断了（对 h 用了 .detach() 或 .data？）。"
+                     "每一步要直接使用上一步返回的 h，梯度才能沿着整个循环传回去。",
+    "run_grad_generic": "outputs 的数值对了，梯度却与 PyTorch 的不一致：梯度要能沿着整个循环传回 cell 的参数。",
+    "run_generic": "检查循环：每一步把 x[t] 和上一步的隐状态交给 cell。",
+    # rnn_cell_param_shapes
+    "shapes_not_dict": "{name} 应当返回 dict（参数名 -> 形状元组），实际返回的是 {got}。",
+    "shapes_keys": "{name} 的键不对：{detail}键名应与 nn.RNNCell(...).named_parameters() 给出的名字一致。",
+    "shape_is_int": "{key} 的形状是整数 {got}，不是元组：(n) 只是加了括号的整数 n，只有一个元素的元组要写逗号：(n,)。",
+    "shape_not_tuple": "{key} 的形状应当是由整数组成的元组（例如 (3, 5)），实际是 {got}。",
+    "shape_reversed": "{key} 的两个维度反了：PyTorch 的权重按 (输出, 输入) 存放。",
+    "bias_not_1d": "{key} 应当是一维的：每个隐藏单元一个偏置。",
+    "shape_generic": "{key} 的形状不对（用 input_size={inp}、hidden_size={hid} 测试）。想一想它把什么映射到什么。",
+}
+
 
 def _step(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh"):
     with torch.no_grad():
         return oracles.rnn_cell_from(w_ih, w_hh, b_ih, b_hh, nonlinearity)(x, h)
 
 
+def _step_mistakes(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity, want):
+    """(torch's answer with one mistake made, the hint naming it) for one call of rnn_cell_step."""
+    args = (x, h, w_ih, w_hh)
+    if b_ih is not None and b_hh is not None and nonlinearity == "tanh":  # the default call
+        return [
+            (_step(*args, None, b_hh), HINTS["no_bias_ih"]),
+            (_step(*args, b_ih, None), HINTS["no_bias_hh"]),
+            (_step(*args, None, None), HINTS["no_biases"]),
+            (_step(x, h, w_ih, w_hh.T, b_ih, b_hh), HINTS["no_transpose_hh"]),
+            (_step(x, torch.zeros_like(h), w_ih, w_hh, b_ih, b_hh), HINTS["ignores_h_prev"]),
+            (_step(*args, b_ih, b_hh, "relu"), HINTS["relu_by_default"]),
+            (torch.sigmoid(torch.atanh(want.clamp(-1 + 1e-7, 1 - 1e-7))), HINTS["sigmoid"]),
+            (torch.atanh(want.clamp(-1 + 1e-7, 1 - 1e-7)), HINTS["no_activation"]),
+        ]
+    if nonlinearity == "relu":
+        return [(_step(*args, b_ih, b_hh, "tanh"), HINTS["ignores_relu"])]
+    if (b_ih is None) != (b_hh is None):  # one bias given: it must still be added
+        none, given = ("bias_hh", "bias_ih") if b_hh is None else ("bias_ih", "bias_hh")
+        return [(_step(*args, None, None), HINTS["dropped_given_bias"].format(none=none, given=given))]
+    return []
+
+
 def check_rnn_cell_step(rnn_cell_step) -> str:
     """Visible check for `rnn_cell_step`: input 3, hidden 4, batch 2.
 
-    Localises the usual mistakes: a missing bias, a missing transpose, an ignored h_prev
-    or nonlinearity. Returns a short success message.
+    Calls it with both biases, without one or both, and with nonlinearity="relu", and
+    localises the usual mistakes. Returns a short success message.
     """
+    __tracebackhide__ = True  # IPython and pytest leave this frame out of the student's traceback
     name = "rnn_cell_step"
     g = oracles.seeded(2024)
     batch, inp, hid = 2, 3, 4
@@ -36,77 +103,143 @@ def check_rnn_cell_step(rnn_cell_step) -> str:
     b_ih, b_hh = oracles.randn(g, hid), oracles.randn(g, hid)
     args = (x, h, w_ih, w_hh)
 
-    want = _step(*args, b_ih, b_hh)
-    variants = [
-        (_step(*args, None, b_hh), "bias_ih 似乎没有加上。"),
-        (_step(*args, b_ih, None), "bias_hh 似乎没有加上。"),
-        (_step(*args, None, None), "两个偏置 bias_ih、bias_hh 似乎都没有加上。"),
-        (_step(x, h, w_ih, w_hh.T, b_ih, b_hh),
-         "h_prev 与 weight_hh 相乘时少了转置：PyTorch 计算的是 h_prev @ weight_hh.T。"),
-        (_step(x, torch.zeros_like(h), w_ih, w_hh, b_ih, b_hh),
-         "结果像是没有用到 h_prev（上一步的隐状态）：h_prev @ weight_hh.T 这一项去哪儿了？"),
-        (_step(*args, b_ih, b_hh, "relu"), "默认的 nonlinearity 是 \"tanh\"，结果却像是用了 relu。"),
-        (torch.atanh(want.clamp(-1 + 1e-7, 1 - 1e-7)), "结果像是少了非线性激活：求和之后还要经过 tanh（或 relu）。"),
+    calls = [  # (label, biases, nonlinearity); the default call first
+        ("", (b_ih, b_hh), "tanh"),
+        ("bias_ih=None, bias_hh=None", (None, None), "tanh"),
+        ("bias_hh=None", (b_ih, None), "tanh"),
+        ("bias_ih=None", (None, b_hh), "tanh"),
+        ("nonlinearity=\"relu\"", (b_ih, b_hh), "relu"),
     ]
-    # Optional arguments must be honoured, not ignored.
-    options = [
-        ((b_ih, b_hh), {}, "", ""),
-        ((None, None), {}, "bias_ih=None, bias_hh=None", "偏置为 None 表示没有这一项偏置，不要加上它。"),
-        ((b_ih, None), {}, "bias_hh=None", "偏置为 None 表示没有这一项偏置，不要加上它。"),
-        ((b_ih, b_hh), {"nonlinearity": "relu"}, "nonlinearity=\"relu\"", "nonlinearity=\"relu\" 时应当用 relu 代替 tanh。"),
-    ]
-    expected = [_step(*args, *biases, kw.get("nonlinearity", "tanh")) for biases, kw, _, _ in options]
+    # Every expectation and every diagnosis before the student's code runs.
+    plans = []
+    with torch.random.fork_rng(devices=[]):  # nn.RNNCell's initialisation: leave the student's RNG alone
+        for label, biases, nonlinearity in calls:
+            want = _step(*args, *biases, nonlinearity)
+            plans.append((label, biases, nonlinearity, want, _step_mistakes(*args, *biases, nonlinearity, want)))
 
-    for (biases, kw, label, hint), exp in zip(options, expected):
+    for label, biases, nonlinearity, want, mistakes in plans:
         what = f"{name}(..., {label}) 的返回值" if label else f"{name} 的返回值"
+        kwargs = {"nonlinearity": nonlinearity} if label.startswith("nonlinearity") else {}
         fresh = [a.clone() for a in args] + [b if b is None else b.clone() for b in biases]
-        out = check_is_tensor(call(rnn_cell_step, name, *fresh, **kw), name)
+        out = check_is_tensor(call(rnn_cell_step, name, *fresh, **kwargs), name)
         check_shape(out, (batch, hid), what, "批量大小, hidden_size")
-        if not label and not close(out, exp):
-            for variant, diagnosis in variants:
+        if not close(out, want):
+            for variant, hint in mistakes:
                 if close(out, variant, atol=1e-4):
-                    fail(f"{name} 的数值不对：{diagnosis}")
-            hint = "逐项检查：x_t 与 weight_ih、h_prev 与 weight_hh 的乘法（注意转置），两个偏置，以及激活函数。"
-        check_values(out, exp, what, hint)
+                    fail(f"{what}数值不对：{hint}")
+        check_values(out, want, what, HINTS["step_generic"])
     return "rnn_cell_step 通过了可见检查。"
 
 
-def check_run_rnn_cell(run_rnn_cell) -> str:
-    """Visible check for `run_rnn_cell`: seq 4, batch 2, input 3, hidden 5."""
-    name = "run_rnn_cell"
-    with torch.random.fork_rng(devices=[]):  # the cell's initialisation, without touching the student's RNG
-        torch.manual_seed(7)
-        cell = nn.RNNCell(3, 5)
+def _filled_cell(g, **kwargs) -> nn.RNNCell:
+    return oracles.fill_parameters(nn.RNNCell(3, 5, **kwargs), g)
+
+
+def _gradients(cell: nn.RNNCell, x: torch.Tensor):
+    """outputs from zeros, d outputs.sum() / d weight_hh, and the same gradient when the state is
+    cut (detached) between time steps; all computed by torch, before any student code runs."""
+    module = oracles.module_like(cell)
+    with torch.enable_grad():
+        outputs, _ = module(x)
+        outputs.sum().backward()
+    full = module.weight_hh_l0.grad.detach().clone()
+    # Cut between steps = every step fed the true previous state as a constant: one batched call.
+    seq, batch, _ = x.shape
+    prev = torch.cat([torch.zeros(1, batch, cell.hidden_size), outputs.detach()[:-1]])
+    step = oracles.rnn_cell_from(cell.weight_ih.detach(), cell.weight_hh.detach(),
+                                 cell.bias_ih.detach(), cell.bias_hh.detach(), cell.nonlinearity)
+    with torch.enable_grad():
+        step(x.reshape(seq * batch, -1), prev.reshape(seq * batch, -1)).sum().backward()
+    return outputs.detach(), full, step.weight_hh.grad.detach().clone()
+
+
+def _run_case():
+    """The visible check's cells, inputs and every expectation (seq 4, batch 2, input 3, hidden 5)."""
+    torch.manual_seed(7)
+    cell = nn.RNNCell(3, 5)
     g = oracles.seeded(11)
     seq, batch = 4, 2
     x = oracles.randn(g, seq, batch, 3)
     h0 = oracles.randn(g, batch, 5)
-
-    # Every expectation before the student's code runs.
+    relu_cell = _filled_cell(g, nonlinearity="relu")
+    bare_cell = _filled_cell(g, bias=False)
+    grad_cell = _filled_cell(g)
     want_out, want_last = oracles.run_cell(cell, x, h0)
     want0, _ = oracles.run_cell(cell, x)
-    shifted = torch.cat([h0.unsqueeze(0), want_out[:-1]])
+    relu_as_tanh, _ = oracles.run_cell(
+        oracles.rnn_cell_from(relu_cell.weight_ih, relu_cell.weight_hh, relu_cell.bias_ih, relu_cell.bias_hh), x, h0)
+    return dict(
+        cell=cell, relu_cell=relu_cell, bare_cell=bare_cell, grad_cell=grad_cell, x=x, h0=h0,
+        want_out=want_out, want_last=want_last, want0=want0,
+        shifted=torch.cat([h0.unsqueeze(0), want_out[:-1]]),
+        want_relu=oracles.run_cell(relu_cell, x, h0), relu_as_tanh=relu_as_tanh,
+        want_bare=oracles.run_cell(bare_cell, x, h0), grads=_gradients(grad_cell, x),
+    )
 
-    outputs, h_last = unpack_pair(call(run_rnn_cell, name, cell, x.clone(), h0.clone()), name)
-    outputs = check_is_tensor(outputs, "outputs")
-    h_last = check_is_tensor(h_last, "h_last")
+
+def check_run_rnn_cell(run_rnn_cell) -> str:
+    """Visible check for `run_rnn_cell`: seq 4, batch 2, input 3, hidden 5.
+
+    A tanh cell with and without h0, a relu cell, a bias=False cell, and the gradient of
+    outputs.sum() with respect to weight_hh (the loop must stay connected to the cell).
+    """
+    __tracebackhide__ = True
+    name = "run_rnn_cell"
+    # Every expectation before the student's code runs; torch's initialisations leave the student's RNG alone.
+    with torch.random.fork_rng(devices=[]):
+        case = _run_case()
+    x, h0, cell = case["x"], case["h0"], case["cell"]
+    seq, batch = x.shape[:2]
+    want_out, want_last, want0 = case["want_out"], case["want_last"], case["want0"]
+    want_grad_out, want_grad, truncated_grad = case["grads"]
+
+    def run(cell_, *state):
+        __tracebackhide__ = True
+        result = unpack_pair(call(run_rnn_cell, name, cell_, x.clone(), *(s.clone() for s in state)), name)
+        return check_is_tensor(result[0], "outputs"), check_is_tensor(result[1], "h_last")
+
+    outputs, h_last = run(cell, h0)
     if shape_of(outputs) == (seq + 1, batch, 5):
-        fail("outputs 多了一个时间步：outputs[t] 应当是读入 x[t] 之后的隐状态，不要把 h0 也放进去。")
+        fail(HINTS["includes_h0"])
     check_shape(outputs, shape_of(want_out), "outputs", "时间步, 批量大小, hidden_size")
     if not close(outputs, want_out):
-        if close(outputs, shifted):
-            fail("outputs 错开了一个时间步：outputs[t] 应当是读入 x[t] 之后的隐状态，而不是之前的。")
+        if close(outputs, case["shifted"]):
+            fail(HINTS["shifted"])
         if close(outputs, want0):
-            fail("outputs 像是从全零的隐状态开始的：传入的 h0 没有被使用。")
-        check_values(outputs, want_out, "outputs", "检查循环：每一步把 x[t] 和上一步的隐状态交给 cell。")
+            fail(HINTS["ignores_h0"])
+        check_values(outputs, want_out, "outputs", HINTS["run_generic"])
     check_shape(h_last, shape_of(want_last), "h_last", "批量大小, hidden_size")
-    check_values(h_last, want_last, "h_last", "h_last 应当是最后一个时间步之后的隐状态。")
+    check_values(h_last, want_last, "h_last", HINTS["h_last"])
 
-    outputs0, h_last0 = unpack_pair(call(run_rnn_cell, name, cell, x.clone()), name)
-    outputs0 = check_is_tensor(outputs0, "outputs")
-    check_values(outputs0, want0, "h0=None 时的 outputs",
-                 "h0 为 None 时应当从全零的隐状态开始（torch.zeros，形状 (批量大小, hidden_size)）。")
-    check_values(check_is_tensor(h_last0, "h_last"), want0[-1], "h0=None 时的 h_last")
+    outputs0, h_last0 = run(cell)
+    check_shape(outputs0, shape_of(want0), "h0=None 时的 outputs", "时间步, 批量大小, hidden_size")
+    # The loop works from a given h0; a wrong first step from None means a wrong start.
+    start_wrong = not close(outputs0[0], want0[0])
+    check_values(outputs0, want0, "h0=None 时的 outputs", HINTS["default_h0"] if start_wrong else HINTS["run_generic"])
+    check_values(h_last0, want0[-1], "h0=None 时的 h_last", HINTS["h_last"])
+
+    outputs, h_last = run(case["relu_cell"], h0)
+    check_shape(outputs, shape_of(case["want_relu"][0]), "nonlinearity=\"relu\" 的单元：outputs")
+    if not close(outputs, case["want_relu"][0]) and close(outputs, case["relu_as_tanh"], atol=1e-4):
+        fail(HINTS["run_ignores_nonlinearity"])
+    check_values(outputs, case["want_relu"][0], "nonlinearity=\"relu\" 的单元：outputs", HINTS["run_generic"])
+    check_values(h_last, case["want_relu"][1], "nonlinearity=\"relu\" 的单元：h_last", HINTS["h_last"])
+
+    outputs, h_last = run(case["bare_cell"], h0)
+    check_values(outputs, case["want_bare"][0], "bias=False 的单元（cell.bias_ih 是 None）：outputs", HINTS["run_generic"])
+    check_values(h_last, case["want_bare"][1], "bias=False 的单元（cell.bias_ih 是 None）：h_last", HINTS["h_last"])
+
+    outputs, _ = run(case["grad_cell"])
+    check_values(outputs, want_grad_out, "h0=None 时的 outputs", HINTS["run_generic"])
+    if not outputs.requires_grad:
+        fail(HINTS["run_detached"])
+    call(lambda: outputs.sum().backward(), "outputs.sum().backward()")
+    got = case["grad_cell"].weight_hh.grad
+    if got is None:
+        fail(HINTS["run_detached"])
+    if not close(got, want_grad) and close(got, truncated_grad):
+        fail(HINTS["run_truncated"])
+    check_values(got, want_grad, "outputs.sum() 对 weight_hh 的梯度", HINTS["run_grad_generic"])
     return "run_rnn_cell 通过了可见检查。"
 
 
@@ -116,29 +249,30 @@ def check_rnn_cell_param_shapes(rnn_cell_param_shapes) -> str:
     The expectation is torch's nn.RNNCell built on the meta device: a student can ask torch
     the same question, and the exercise is to know the answer, not to hide it.
     """
+    __tracebackhide__ = True
     name = "rnn_cell_param_shapes"
     inp, hid = 6, 9
     want = oracles.param_shapes("RNNCell", inp, hid)
     result = call(rnn_cell_param_shapes, name, inp, hid)
     if not isinstance(result, dict):
-        fail(f"{name} 应当返回 dict（参数名 -> 形状元组），实际返回的是 {describe(result)}。")
+        fail(HINTS["shapes_not_dict"].format(name=name, got=describe(result)))
     missing = [k for k in want if k not in result]
     extra = [k for k in result if k not in want]
     if missing or extra:
-        fail(
-            f"{name} 的键不对：" + (f"缺少 {missing}；" if missing else "") + (f"多出 {extra}；" if extra else "")
-            + "键名应与 nn.RNNCell(...).named_parameters() 给出的名字一致。"
-        )
+        detail = (f"缺少 {missing}；" if missing else "") + (f"多出 {extra}；" if extra else "")
+        fail(HINTS["shapes_keys"].format(name=name, detail=detail))
     for key in want:
         got = result[key]
+        if type(got) is int:
+            fail(HINTS["shape_is_int"].format(key=key, got=got))
         if not isinstance(got, tuple) or not all(type(d) is int for d in got):
-            fail(f"{key} 的形状应当是由整数组成的元组（例如 (3, 5)），实际是 {describe(got)}。")
+            fail(HINTS["shape_not_tuple"].format(key=key, got=describe(got)))
         got_t = tuple(got)
         if got_t == want[key]:
             continue
         if got_t[::-1] == want[key]:
-            fail(f"{key} 的两个维度反了：PyTorch 的权重按 (输出, 输入) 存放。")
+            fail(HINTS["shape_reversed"].format(key=key))
         if key.startswith("bias") and len(got_t) != 1:
-            fail(f"{key} 应当是一维的：每个隐藏单元一个偏置。")
-        fail(f"{key} 的形状不对（用 input_size={inp}、hidden_size={hid} 测试）。想一想它把什么映射到什么。")
+            fail(HINTS["bias_not_1d"].format(key=key))
+        fail(HINTS["shape_generic"].format(key=key, inp=inp, hid=hid))
     return "rnn_cell_param_shapes 通过了可见检查。"

@@ -8,6 +8,10 @@ message is what the student sees. The expected values are never printed.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import sysconfig
+import traceback
 
 import torch
 
@@ -38,7 +42,8 @@ class CheckFailed(AssertionError):
 
 
 def fail(msg: str):
-    raise CheckFailed(msg)
+    __tracebackhide__ = True  # IPython and pytest leave the checks' frames out of the traceback
+    raise CheckFailed(msg) from None
 
 
 def is_plain_tensor(value) -> bool:
@@ -72,6 +77,7 @@ def close(a, b, atol: float = ATOL, rtol: float = RTOL) -> bool:
 
 def expect_close(got, want: torch.Tensor, what: str) -> None:
     """For hidden tests: a plain tensor of want's shape and values, else CheckFailed."""
+    __tracebackhide__ = True
     if not is_plain_tensor(got):
         fail(f"{what}：应当返回 torch.Tensor，实际是 {describe(got)}。")
     if shape_of(got) != shape_of(want):
@@ -88,6 +94,7 @@ def describe(value) -> str:
 
 def check_is_tensor(value, what: str) -> torch.Tensor:
     """Fail with a hint when `value` is not a tensor (None, list, ndarray, ...)."""
+    __tracebackhide__ = True
     if is_plain_tensor(value):
         return value
     if isinstance(value, _TensorType):
@@ -104,6 +111,7 @@ def check_is_tensor(value, what: str) -> torch.Tensor:
 
 def check_shape(value: torch.Tensor, expected_shape, what: str, dims: str = "") -> None:
     """Fail when the shape differs. The shape is a hint, not the answer, in these exercises."""
+    __tracebackhide__ = True
     got, want = shape_of(value), tuple(expected_shape)
     if got == want:
         return
@@ -118,6 +126,7 @@ def check_shape(value: torch.Tensor, expected_shape, what: str, dims: str = "") 
 
 def check_values(value: torch.Tensor, expected: torch.Tensor, what: str, hint: str = "") -> None:
     """Fail when values differ; report the largest difference, never the expected values."""
+    __tracebackhide__ = True
     check_shape(value, shape_of(expected), what)
     if not close(value, expected):
         diff = max_abs_diff(value, expected)
@@ -127,28 +136,117 @@ def check_values(value: torch.Tensor, expected: torch.Tensor, what: str, hint: s
 
 # ---------------------------------------------------------------- calling student code
 
+# torch's English errors raised inside a student's function, recognised by fragments of the
+# message (lower case), each with a one-line Chinese hint. First match wins.
+_TORCH_HINTS = [
+    (("boolean value of tensor with more than one value is ambiguous",),
+     "`if 张量:` 判断不了一个张量是否给出（多个元素的张量没有唯一的真假）。"
+     "判断可选参数（例如偏置）是否给出，请写 `if b is not None:`。"),
+    (("doesn't match hidden0 batch size", "doesn't match hx batch size"),
+     "交给单元的输入与隐状态的批量大小不一致：cell(x_t, h) 里 x_t 是 (批量, 特征)，h 是 (批量, hidden_size)。"
+     "检查 x[t] 取到的是不是第 t 个时间步（时间步在第 0 维），以及隐状态是不是二维的 (批量, hidden_size)。"),
+    (("expected hidden to be 1d or 2d", "expected hx to be 1d or 2d"),
+     "单元的隐状态应当是二维的 (批量, hidden_size)；(层数, 批量, hidden_size) 是 nn.RNN 的 h_0 的形状。"),
+    (("expected input to be 1d or 2d",),
+     "单元每次只读入一个时间步：应当传入 x[t]（形状 (批量, 特征)），而不是整条序列。"),
+    (("has inconsistent hidden_size",),
+     "隐状态的最后一维应当是 hidden_size：检查隐状态的形状是不是 (批量, hidden_size)，维度有没有弄反。"),
+    (("has inconsistent input_size",),
+     "输入的最后一维应当是 input_size：检查交给单元的是不是 x[t]（形状 (批量, input_size)）。"),
+    (("shapes cannot be multiplied", "size mismatch"),
+     "矩阵乘法的形状对不上。PyTorch 把权重存成 (输出, 输入)，"
+     "所以应该与权重的转置相乘：x @ W.T（或 F.linear(x, W)）。"),
+    (("same dtype", "expected scalar type", "found dtype"),
+     "参与运算的张量 dtype 不同（例如 float32 与 float64，或整数与浮点数）："
+     "新建张量时用 x.new_zeros(...) 或 torch.zeros(..., dtype=x.dtype)。"),
+    (("must match the size of tensor",),
+     "逐元素运算（例如相加）的两个张量形状对不上，也不能广播：检查参与相加的各项的形状。"),
+    (("stack expects each tensor to be equal size",),
+     "torch.stack 要求每个张量的形状相同：检查每一步放进列表的张量。"),
+    (("einsum():",),
+     "einsum 的下标与张量的形状对不上：同一个字母在各处代表的长度必须相同；PyTorch 的权重按 (输出, 输入) 存放。"),
+    (("'nonetype'",),
+     "有一个值是 None：可选参数（例如没有偏置时的 bias、没有给出的初始隐状态）可能是 None，"
+     "使用前先用 `is not None` 判断。"),
+]
+
+
+def torch_hint(error: BaseException) -> str:
+    """The Chinese hint for an error raised in a student's function ("" when none applies)."""
+    text = f"{type(error).__name__}: {error}".lower()
+    for fragments, hint in _TORCH_HINTS:
+        if any(f in text for f in fragments):
+            return hint
+    return ""
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """Folders whose frames are not the student's: rnnlab, torch, Python and its site-packages."""
+    dirs = {os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.path.dirname(torch.__file__)}
+    dirs.update(os.path.abspath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix))
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        path = sysconfig.get_paths().get(key)
+        if path:
+            dirs.add(os.path.abspath(path))
+    return tuple(d.rstrip(os.sep) + os.sep for d in dirs)
+
+
+_LIBRARY_DIRS = _library_dirs()
+
+
+def _is_students(filename: str) -> bool:
+    if filename.startswith("<frozen"):
+        return False
+    path = filename if filename.startswith("<") else os.path.abspath(filename)
+    return not path.startswith(_LIBRARY_DIRS)
+
+
+def _where(filename: str, lineno: int) -> str:
+    """'Cell In[3], line 5' for a notebook cell (as IPython writes it), else 'File …, line 5'."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    compiler = getattr(shell, "compile", None)
+    label = compiler.format_code_name(filename) if hasattr(compiler, "format_code_name") else None
+    if label:
+        return f"{label[0]} {label[1]}, line {lineno}"
+    return f"File {filename}, line {lineno}"
+
+
+def students_line(tb) -> str:
+    """Where in the student's own code an error happened: the innermost frame outside rnnlab,
+    torch and Python's libraries, as '<where>:\n    <code line>' ("" when there is none)."""
+    for frame in reversed(traceback.extract_tb(tb)):
+        if _is_students(frame.filename):
+            code = (frame.line or "").strip()
+            return _where(frame.filename, frame.lineno) + (f"：\n    {code}" if code else "")
+    return ""
+
+
 def call(fn, name, *args, **kwargs):
-    """Call the student's function; turn its exception into a Chinese hint."""
+    """Call the student's function; turn its exception into a short Chinese hint.
+
+    The CheckFailed names the student's line, the error's first line and a hint, and is raised
+    `from None`: the student's traceback ends there instead of running through torch's internals.
+    """
+    __tracebackhide__ = True
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
-        fail(f"{name} 还没有实现（仍在 raise NotImplementedError）。")
-    except RuntimeError as e:
-        text = str(e)
-        hint = ""
-        if "shapes cannot be multiplied" in text or "size mismatch" in text:
-            hint = (
-                "矩阵乘法的形状对不上。PyTorch 把权重存成 (输出, 输入)，"
-                "所以应该与权重的转置相乘：x @ W.T（或 F.linear(x, W)）。"
-            )
-        fail(f"调用 {name} 时出错：{type(e).__name__}: {text.splitlines()[0] if text else ''}\n{hint}")
-    except Exception as e:  # any other bug in student code: report it, do not crash the check
-        first = str(e).splitlines()[0] if str(e) else ""
-        fail(f"调用 {name} 时出错：{type(e).__name__}: {first}")
+        message = f"{name} 还没有实现（仍在 raise NotImplementedError）。"
+    except Exception as e:  # any bug in student code: report it, do not crash the check
+        lines = str(e).strip().splitlines()
+        where = students_line(e.__traceback__)
+        message = f"调用 {name} 时出错" + (f"，在你的代码 {where}" if where else "") + "\n"
+        message += f"{type(e).__name__}: {lines[0] if lines else ''}"
+        hint = torch_hint(e)
+        if hint:
+            message += f"\n提示：{hint}"
+    raise CheckFailed(message) from None
 
 
 def unpack_pair(result, name, pair: str = "(outputs, h_last)"):
     """The two values of a function that must return a pair (a list of two is accepted too)."""
+    __tracebackhide__ = True
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         got = describe(result) + (f"（长度 {len(result)}）" if isinstance(result, (tuple, list)) else "")
         fail(f"{name} 应当返回一个二元组 {pair}，实际返回的是 {got}。")

@@ -1,12 +1,17 @@
 """Explorers (kernel side): shown shapes equal torch's, bad input becomes a Chinese message
-inside the widget and never an exception, and the explorer recovers once the input is fixed."""
+inside the widget and never an exception, and the explorer recovers once the input is fixed.
+What an explorer shows for a fixed set of configurations is compared, byte for byte, with
+the snapshots in tests/golden/ (RNNLAB_UPDATE_GOLDEN=1 rewrites them, and says so)."""
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 import subprocess
 import sys
 from html import unescape
+from pathlib import Path
 
 import pytest
 import torch
@@ -53,13 +58,6 @@ def test_displayed_shapes_equal_torch(settings):
     assert shown_tensors(e) == tensors
     assert "与 torch（meta 设备）逐一核对：一致" in e.output.value
     assert "完全一致" in e.run_torch_check()
-
-
-def test_lstm_explains_the_400_rows():
-    e = ModuleExplorer(module="LSTM", input_size=50, hidden_size=100, num_layers=2)
-    assert shown_params(e)["weight_hh_l0"] == (400, 100)
-    assert "4 个门 × hidden_size 100 = 400 行" in e.output.value
-    assert "141,600" in e.output.value
 
 
 def test_batch_first_moves_batch_in_output_but_not_in_h_n():
@@ -125,14 +123,13 @@ def test_huge_module_needs_no_memory():
 
 
 # ------------------------------------------------------------------ gate blocks
-def test_gate_blocks_follow_hidden_size():
+def test_gate_blocks_follow_their_controls():
     g = GateBlocks(module="LSTM", input_size=50, hidden_size=100)
-    assert "(400, 50)" in g.output.value and "(400, 100)" in g.output.value
-    assert "行 300–399" in g.output.value
-    g.set(hidden_size=20)
-    assert "(80, 20)" in g.output.value and "行 60–79" in g.output.value
-    g.set(module="GRU")
-    assert [r[0] for r in gate_rows("GRU", 20)] == ["r", "z", "n"] and "行 40–59" in g.output.value
+    assert [r[0] for r in gate_rows("LSTM", 100)] == ["i", "f", "g", "o"]
+    g.set(module="GRU", input_size=10, hidden_size=20)
+    assert [r[0] for r in gate_rows("GRU", 20)] == ["r", "z", "n"]
+    assert g.output.value == GateBlocks(module="GRU", input_size=10, hidden_size=20).output.value
+    assert_golden("gates_gru_10_20", g.output.value)
 
 
 def test_gate_order_is_torch_chunk_order():
@@ -167,16 +164,13 @@ def test_bidirectional_claims_are_true_in_torch(module, layers):
                  "output[-1, :, H:] == h_n[-1]": False}
 
 
-def test_bidirectional_view_marks_the_classic_mistake():
+def test_bidirectional_view_follows_its_controls():
     b = BidirectionalMap(module="GRU", num_layers=2, seq_len=4, hidden_size=3)
-    html = b.output.value
-    assert "≠ h_n[-1] ✗" in html and "= h_n[-2]" in html and "经典错误" in html
-    assert re.findall(r'data-claim="[^"]+">(\w+)<', html) == ["True", "True", "False"]
-    assert "第 1 层 · 反向" in html and "(4, 2, 6)" in html and "(4, 2, 3)" in html
     b.set(num_layers=9)
-    assert b.error and "1 到 4" in b.error
+    assert b.error == "num_layers 应当是 1 到 4 之间的整数，收到的是 9。"
     b.set(num_layers=1)
-    assert b.error is None and "第 0 层 · 反向" in b.output.value
+    assert b.error is None and b.output.value == BidirectionalMap("GRU", 1, 4, 3).output.value
+    assert "第 0 层 · 反向" in b.output.value and "第 1 层" not in b.output.value
 
 
 # ------------------------------------------------------------------ one way to set and check values
@@ -255,3 +249,88 @@ def test_importing_the_package_or_an_html_explorer_does_not_import_matplotlib():
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------ golden snapshots
+GOLDEN = Path(__file__).resolve().parent / "golden"
+# Where a snapshot file breaks lines (for a readable diff); the breaks are not part of the HTML.
+_BREAK_BEFORE = re.compile(r"(?=<(?:div|table|tr|h4|p|ul|li)[ >])")
+
+
+def _set(explorer, **values):
+    explorer.set(**values)
+    return explorer
+
+
+# name -> the explorer in that state. The HTML stored for each is what the student sees.
+GOLDEN_CASES = {
+    "module_rnncell_100_200": lambda: ModuleExplorer(module="RNNCell", input_size=100, hidden_size=200),
+    "module_rnn_2layers_batch_first": lambda: ModuleExplorer(module="RNN", input_size=10, hidden_size=20,
+                                                             num_layers=2, batch_first=True),
+    "module_lstm_50_100_2layers": lambda: ModuleExplorer(module="LSTM", input_size=50, hidden_size=100, num_layers=2),
+    "module_lstm_proj_size": lambda: ModuleExplorer(module="LSTM", input_size=7, hidden_size=11, proj_size=5,
+                                                    num_layers=2),
+    "module_gru_bidirectional": lambda: ModuleExplorer(module="GRU", input_size=10, hidden_size=20, bidirectional=True),
+    "module_dropout_one_layer_warning": lambda: ModuleExplorer(module="RNN", dropout=0.5, num_layers=1),
+    "module_error_1e3": lambda: _set(ModuleExplorer(), hidden_size="1e3"),
+    "module_error_proj_size": lambda: ModuleExplorer(module="LSTM", hidden_size=20, proj_size=20),
+    "gates_lstm_50_100": lambda: GateBlocks(module="LSTM", input_size=50, hidden_size=100),
+    "gates_gru_10_20": lambda: GateBlocks(module="GRU", input_size=10, hidden_size=20),
+    "gates_rnn_8_8": lambda: GateBlocks(module="RNN", input_size=8, hidden_size=8),
+    "gates_error_too_big": lambda: GateBlocks(hidden_size=600),
+    "bidirectional_gru_2_4_3": lambda: BidirectionalMap(module="GRU", num_layers=2, seq_len=4, hidden_size=3),
+    "bidirectional_lstm_1_3_2": lambda: BidirectionalMap(module="LSTM", num_layers=1, seq_len=3, hidden_size=2),
+}
+
+
+def _snapshot(html: str) -> str:
+    assert "\n" not in html, "explorer HTML has no line breaks: the snapshot's breaks are ours"
+    return _BREAK_BEFORE.sub("\n", html).lstrip("\n") + "\n"
+
+
+def assert_golden(name: str, html: str, directory: Path = GOLDEN) -> None:
+    """`html` must equal tests/golden/<name>.html exactly (its line breaks removed).
+
+    With RNNLAB_UPDATE_GOLDEN=1 a differing or missing snapshot is rewritten and the test
+    FAILS saying so: a regeneration is never silent; look at `git diff tests/golden`,
+    then rerun without the variable.
+    """
+    path = directory / f"{name}.html"
+    stored = path.read_text(encoding="utf-8") if path.exists() else None
+    if stored is not None and stored.replace("\n", "") == html:
+        return
+    if os.environ.get("RNNLAB_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_snapshot(html), encoding="utf-8")
+        pytest.fail(f"RNNLAB_UPDATE_GOLDEN=1：已重写快照 {path.name}。看过 git diff tests/golden 后再提交，"
+                    "然后不设这个变量重跑测试。", pytrace=False)
+    if stored is None:
+        pytest.fail(f"没有快照 {path}：用 RNNLAB_UPDATE_GOLDEN=1 运行本测试生成它。", pytrace=False)
+    diff = list(difflib.unified_diff(stored.splitlines(), _snapshot(html).splitlines(),
+                                     f"golden/{path.name}", "now", lineterm="", n=1))
+    shown = "\n".join(diff[:80]) + ("\n..." if len(diff) > 80 else "")
+    pytest.fail(f"探索器的 HTML 与快照 {path.name} 不同（有意的改动：RNNLAB_UPDATE_GOLDEN=1 重写）：\n{shown}",
+                pytrace=False)
+
+
+@pytest.mark.parametrize("name", GOLDEN_CASES)
+def test_explorer_html_equals_its_golden_snapshot(name):
+    assert_golden(name, GOLDEN_CASES[name]().output.value)
+
+
+def test_every_golden_snapshot_has_a_case():
+    stored = {p.stem for p in GOLDEN.glob("*.html")}
+    assert stored == set(GOLDEN_CASES), f"多余或缺少的快照：{stored ^ set(GOLDEN_CASES)}"
+
+
+def test_golden_regeneration_is_never_silent(tmp_path, monkeypatch):
+    html = '<div class="x"><p>一</p><table><tr><td>1</td></tr></table></div>'
+    monkeypatch.setenv("RNNLAB_UPDATE_GOLDEN", "1")
+    with pytest.raises(pytest.fail.Exception, match="已重写快照 case.html"):
+        assert_golden("case", html, tmp_path)
+    assert (tmp_path / "case.html").read_text(encoding="utf-8").count("\n") == 4
+    assert_golden("case", html, tmp_path)  # unchanged: nothing rewritten, nothing to say
+    monkeypatch.delenv("RNNLAB_UPDATE_GOLDEN")
+    assert_golden("case", html, tmp_path)
+    with pytest.raises(pytest.fail.Exception, match=r"不同[\s\S]*-<p>一</p>\n\+<p>二</p>"):
+        assert_golden("case", html.replace("一", "二"), tmp_path)

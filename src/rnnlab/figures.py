@@ -23,7 +23,6 @@ from rnnlab import palette
 from rnnlab.fonts import setup_cjk_fonts
 
 ROLE = palette.ROLE
-PALETTE = palette.ROLE  # old name, still imported by explorers/stepper.py
 
 # cell -> (states carried between time steps, gate blocks stacked in weight_ih / weight_hh)
 CELLS = {"RNNCell": (("h",), 1), "GRUCell": (("h",), 3), "LSTMCell": (("h", "c"), 4)}

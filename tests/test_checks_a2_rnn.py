@@ -27,7 +27,7 @@ def manual(rnn, x, h0=None, **mistake):
         h0 = torch.zeros_like(h0)
     act = torch.tanh if (rnn.nonlinearity == "tanh" or m("always_tanh")) else torch.relu
     layers = range(2) if m("two_layers_hard_coded") else range(L)
-    inp, finals, first_out = xs, [], None
+    inp, finals, first_out, all_outs = xs, [], None, []
     for k in layers:
         w_ih, w_hh = getattr(rnn, f"weight_ih_l{k}"), getattr(rnn, f"weight_hh_l{k}")
         if m("no_transpose_ih"):
@@ -48,7 +48,10 @@ def manual(rnn, x, h0=None, **mistake):
             outs.insert(0, start)
         inp = torch.stack(outs)
         first_out = inp if first_out is None else first_out
+        all_outs.append(inp)
         finals.append(h)
+    if m("concat_layers"):
+        inp = torch.cat(all_outs, dim=-1)
     out = first_out if m("output_first_layer") else inp
     if bf and not m("output_time_major"):
         out = out.transpose(0, 1)
@@ -192,6 +195,7 @@ def test_correct_styles_pass(fn):
     ("ignore_batch_first", "batch_first=True 时 x 的形状是 (batch, seq, input_size)"),
     ("output_time_major", "batch_first=True 时 output 也是批量在前"),
     ("include_h0", "output 多了一个时间步"),
+    ("concat_layers", "不要把各层连结起来"),
     ("random_default_h0", "这一例第一次用到：h0=None"),
     ("assume_bias", "这个 rnn 是用 bias=False 建的"),
     ("two_layers_hard_coded", "这个 rnn 只有 1 层"),
@@ -354,3 +358,28 @@ def test_io_shapes_are_asked_with_every_setting():
     settings = {(c[4] > 1, c[5]) for c in checks.IO_CASES}
     assert settings == {(False, False), (True, False), (False, True), (True, True)}
     assert any(c[6] for c in checks.IO_CASES)  # called with the defaults too
+
+
+def test_manual_rnn_visible_cases_try_every_setting_of_the_contract():
+    cases = checks.visible_cases()
+    seen = lambda f: {f(c) for c in cases}  # noqa: E731
+    assert seen(lambda c: c.rnn.num_layers) >= {1, 2, 3}
+    assert seen(lambda c: c.rnn.nonlinearity) == {"tanh", "relu"}
+    assert seen(lambda c: c.rnn.bias) == {True, False}
+    assert seen(lambda c: c.rnn.batch_first) == {True, False}
+    assert seen(lambda c: c.h0 is None) == {True, False}
+    assert seen(lambda c: c.rnn.input_size == c.rnn.hidden_size) == {True, False}
+    # Sizes that tell the layouts apart: seq, batch and num_layers differ in every case.
+    for c in cases:
+        T, B = (c.x.shape[1], c.x.shape[0]) if c.rnn.batch_first else (c.x.shape[0], c.x.shape[1])
+        assert len({T, B, c.rnn.num_layers}) == 3
+
+
+def test_the_module_passed_in_is_left_untouched():
+    rnn = checks.make_case(1, 3, 2, 2, 3, num_layers=2).rnn
+    before = {n: p.detach().clone() for n, p in rnn.named_parameters()}
+    x = torch.randn(3, 2, 2)
+    with pytest.raises(CheckFailed, match="修改了 rnn 的参数"):
+        checks.run_manual_rnn(with_(edits_params=True), rnn, x)
+    assert all(torch.equal(p.detach(), before[n]) for n, p in rnn.named_parameters())
+    assert "forward" not in vars(rnn)

@@ -253,9 +253,11 @@ def _shape_hint_output(got, want, case: Case) -> str:
         return "batch_first=True 时 output 也是批量在前：(batch, seq, hidden_size)。"
     if not case.rnn.batch_first and got == (B, T, H):
         return "batch_first=False 时 output 是时间步在前：(seq, batch, hidden_size)。"
-    if len(got) == 3 and T + 1 in got:
+    one_more = list(want)
+    one_more[1 if case.rnn.batch_first else 0] += 1
+    if got == tuple(one_more):
         return "output 多了一个时间步：output 的第 t 个时间步是读入 x 的第 t 步之后的隐状态，不要把 h0 放进去。"
-    if len(got) == 3 and got[-1] == H * case.rnn.num_layers:
+    if case.rnn.num_layers > 1 and got == tuple(want[:2]) + (H * case.rnn.num_layers,):
         return "output 只含最上面一层的隐状态，不要把各层连结起来。"
     if len(got) != 3:
         return "output 是三维的：每个时间步、每个样本一个 hidden_size 维的隐状态。"

@@ -219,18 +219,18 @@ def check_run_rnn_cell(run_rnn_cell) -> str:
     check_values(h_last0, want0[-1], "h0=None 时的 h_last", HINTS["h_last"])
 
     outputs, h_last = run(case["relu_cell"], h0)
-    check_shape(outputs, shape_of(case["want_relu"][0]), "nonlinearity=\"relu\" 的单元：outputs")
+    check_shape(outputs, shape_of(case["want_relu"][0]), "outputs（nonlinearity=\"relu\" 的单元）")
     if not close(outputs, case["want_relu"][0]) and close(outputs, case["relu_as_tanh"], atol=1e-4):
         fail(HINTS["run_ignores_nonlinearity"])
-    check_values(outputs, case["want_relu"][0], "nonlinearity=\"relu\" 的单元：outputs", HINTS["run_generic"])
-    check_values(h_last, case["want_relu"][1], "nonlinearity=\"relu\" 的单元：h_last", HINTS["h_last"])
+    check_values(outputs, case["want_relu"][0], "outputs（nonlinearity=\"relu\" 的单元）", HINTS["run_generic"])
+    check_values(h_last, case["want_relu"][1], "h_last（nonlinearity=\"relu\" 的单元）", HINTS["h_last"])
 
     outputs, h_last = run(case["bare_cell"], h0)
-    check_values(outputs, case["want_bare"][0], "bias=False 的单元（cell.bias_ih 是 None）：outputs", HINTS["run_generic"])
-    check_values(h_last, case["want_bare"][1], "bias=False 的单元（cell.bias_ih 是 None）：h_last", HINTS["h_last"])
+    check_values(outputs, case["want_bare"][0], "outputs（bias=False 的单元，cell.bias_ih 是 None）", HINTS["run_generic"])
+    check_values(h_last, case["want_bare"][1], "h_last（bias=False 的单元，cell.bias_ih 是 None）", HINTS["h_last"])
 
     outputs, _ = run(case["grad_cell"])
-    check_values(outputs, want_grad_out, "h0=None 时的 outputs", HINTS["run_generic"])
+    check_values(outputs, want_grad_out, "outputs（求梯度用的单元，h0=None）", HINTS["run_generic"])
     if not outputs.requires_grad:
         fail(HINTS["run_detached"])
     call(lambda: outputs.sum().backward(), "outputs.sum().backward()")

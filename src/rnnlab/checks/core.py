@@ -138,43 +138,44 @@ def check_values(value: torch.Tensor, expected: torch.Tensor, what: str, hint: s
 
 # torch's English errors raised inside a student's function, recognised by fragments of the
 # message (lower case), each with a one-line Chinese hint. First match wins.
-_TORCH_HINTS = [
-    (("boolean value of tensor with more than one value is ambiguous",),
+# name -> (fragments, hint)
+TORCH_HINTS = {
+    "bool_tensor": (("boolean value of tensor with more than one value is ambiguous",),
      "`if 张量:` 判断不了一个张量是否给出（多个元素的张量没有唯一的真假）。"
      "判断可选参数（例如偏置）是否给出，请写 `if b is not None:`。"),
-    (("doesn't match hidden0 batch size", "doesn't match hx batch size"),
+    "batch_size": (("doesn't match hidden0 batch size", "doesn't match hx batch size"),
      "交给单元的输入与隐状态的批量大小不一致：cell(x_t, h) 里 x_t 是 (批量, 特征)，h 是 (批量, hidden_size)。"
      "检查 x[t] 取到的是不是第 t 个时间步（时间步在第 0 维），以及隐状态是不是二维的 (批量, hidden_size)。"),
-    (("expected hidden to be 1d or 2d", "expected hx to be 1d or 2d"),
+    "hidden_dims": (("expected hidden to be 1d or 2d", "expected hx to be 1d or 2d"),
      "单元的隐状态应当是二维的 (批量, hidden_size)；(层数, 批量, hidden_size) 是 nn.RNN 的 h_0 的形状。"),
-    (("expected input to be 1d or 2d",),
+    "input_dims": (("expected input to be 1d or 2d",),
      "单元每次只读入一个时间步：应当传入 x[t]（形状 (批量, 特征)），而不是整条序列。"),
-    (("has inconsistent hidden_size",),
+    "hidden_size": (("has inconsistent hidden_size",),
      "隐状态的最后一维应当是 hidden_size：检查隐状态的形状是不是 (批量, hidden_size)，维度有没有弄反。"),
-    (("has inconsistent input_size",),
+    "input_size": (("has inconsistent input_size",),
      "输入的最后一维应当是 input_size：检查交给单元的是不是 x[t]（形状 (批量, input_size)）。"),
-    (("shapes cannot be multiplied", "size mismatch"),
+    "matmul": (("shapes cannot be multiplied", "size mismatch"),
      "矩阵乘法的形状对不上。PyTorch 把权重存成 (输出, 输入)，"
      "所以应该与权重的转置相乘：x @ W.T（或 F.linear(x, W)）。"),
-    (("same dtype", "expected scalar type", "found dtype"),
+    "dtype": (("same dtype", "expected scalar type", "found dtype"),
      "参与运算的张量 dtype 不同（例如 float32 与 float64，或整数与浮点数）："
      "新建张量时用 x.new_zeros(...) 或 torch.zeros(..., dtype=x.dtype)。"),
-    (("must match the size of tensor",),
+    "broadcast": (("must match the size of tensor",),
      "逐元素运算（例如相加）的两个张量形状对不上，也不能广播：检查参与相加的各项的形状。"),
-    (("stack expects each tensor to be equal size",),
+    "stack": (("stack expects each tensor to be equal size",),
      "torch.stack 要求每个张量的形状相同：检查每一步放进列表的张量。"),
-    (("einsum():",),
+    "einsum": (("einsum():",),
      "einsum 的下标与张量的形状对不上：同一个字母在各处代表的长度必须相同；PyTorch 的权重按 (输出, 输入) 存放。"),
-    (("'nonetype'",),
+    "none": (("'nonetype'",),
      "有一个值是 None：可选参数（例如没有偏置时的 bias、没有给出的初始隐状态）可能是 None，"
      "使用前先用 `is not None` 判断。"),
-]
+}
 
 
 def torch_hint(error: BaseException) -> str:
     """The Chinese hint for an error raised in a student's function ("" when none applies)."""
     text = f"{type(error).__name__}: {error}".lower()
-    for fragments, hint in _TORCH_HINTS:
+    for fragments, hint in TORCH_HINTS.values():
         if any(f in text for f in fragments):
             return hint
     return ""

@@ -1,0 +1,343 @@
+"""rnnlab.checks.a1_rnncell: correct answers pass; every Chinese hint is earned by the mistake it names.
+
+MISTAKES holds, for every hint of a1_rnncell.HINTS, a small wrong function that makes exactly that
+mistake; a mistake without a hint of its own gets the generic hint of its function, never another.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnlab.checks import a1_rnncell as a1
+from rnnlab.checks.core import CheckFailed, TORCH_HINTS
+
+REPO = Path(__file__).resolve().parents[1]
+HINTS = a1.HINTS
+STEP, RUN, SHAPES = a1.check_rnn_cell_step, a1.check_run_rnn_cell, a1.check_rnn_cell_param_shapes
+
+
+# Test-side implementations (the package itself must not hold them).
+def good_step(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    z = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    return torch.relu(z) if nonlinearity == "relu" else torch.tanh(z)
+
+
+def good_run(cell, x, h0=None):
+    h, outs = h0, []
+    for t in range(x.shape[0]):
+        h = cell(x[t], h)
+        outs.append(h)
+    return torch.stack(outs), h
+
+
+def good_shapes(i, h):
+    return {"weight_ih": (h, i), "weight_hh": (h, h), "bias_ih": (h,), "bias_hh": (h,)}
+
+
+def hint_for(check, fn) -> str:
+    with pytest.raises(CheckFailed) as info:
+        check(fn)
+    msg = str(info.value)
+    assert "tensor(" not in msg  # never prints tensors (expected values)
+    return msg
+
+
+def test_correct_answers_pass():
+    assert "通过" in STEP(good_step)
+    assert "通过" in RUN(good_run)
+    assert "通过" in SHAPES(good_shapes)
+    # torch.Size values are shapes too.
+    assert "通过" in SHAPES(lambda i, h: {n: p.shape for n, p in nn.RNNCell(i, h).named_parameters()})
+
+
+def test_checks_leave_the_students_random_state_alone():
+    before = torch.random.get_rng_state()
+    STEP(good_step), RUN(good_run), SHAPES(good_shapes)
+    assert torch.equal(before, torch.random.get_rng_state())
+
+
+# ---------------------------------------------------------------- rnn_cell_step's mistakes
+
+def step_with(body):
+    """A step from a body z(x, h, wi, wh, bi, bh, nl) -> h_t."""
+    def step(x, h, wi, wh, bi=None, bh=None, nonlinearity="tanh"):
+        return body(x, h, wi, wh, bi, bh, nonlinearity)
+    return step
+
+
+def act(z, nl):
+    return torch.relu(z) if nl == "relu" else torch.tanh(z)
+
+
+def plus(z, *biases):
+    for b in biases:
+        if b is not None:
+            z = z + b
+    return z
+
+
+def both_or_nothing(x, h, wi, wh, bi, bh, nl):
+    z = x @ wi.T + h @ wh.T
+    if bi is not None and bh is not None:
+        z = z + bi + bh
+    return act(z, nl)
+
+
+def bias_hh_inside_bias_ih(x, h, wi, wh, bi, bh, nl):
+    z = x @ wi.T + h @ wh.T
+    if bi is not None:
+        z = z + bi + (bh if bh is not None else 0)
+    return act(z, nl)
+
+
+def run_with(body):
+    def run(cell, x, h0=None):
+        return body(cell, x, h0)
+    return run
+
+
+def loop(cell, x, h, step=None, cut=lambda t, h: h):
+    outs = []
+    for t in range(x.shape[0]):
+        h = (step or cell)(x[t], cut(t, h))
+        outs.append(h)
+    return torch.stack(outs), h
+
+
+def includes_h0(cell, x, h0):
+    h = torch.zeros(x.shape[1], cell.hidden_size) if h0 is None else h0
+    outs = [h]
+    for t in range(x.shape[0]):
+        h = cell(x[t], h)
+        outs.append(h)
+    return torch.stack(outs), h
+
+
+def own_step_without_nonlinearity(cell, x, h0):
+    h = torch.zeros(x.shape[1], cell.hidden_size) if h0 is None else h0
+    step = lambda xt, h: good_step(xt, h, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    return loop(cell, x, h, step)
+
+
+def no_grad_loop(cell, x, h0):
+    with torch.no_grad():
+        return loop(cell, x, h0)
+
+
+def detached_weight_hh(cell, x, h0):
+    h = torch.zeros(x.shape[1], cell.hidden_size) if h0 is None else h0
+    step = lambda xt, h: good_step(xt, h, cell.weight_ih, cell.weight_hh.detach(), cell.bias_ih, cell.bias_hh,
+                                   cell.nonlinearity)
+    return loop(cell, x, h, step)
+
+
+# hint key -> (check, wrong function, format arguments of the hint)
+MISTAKES = {
+    "no_bias_ih": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(F.linear(x, wi) + F.linear(h, wh, bh), nl)), {}),
+    "no_bias_hh": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(F.linear(x, wi, bi) + F.linear(h, wh), nl)), {}),
+    "no_biases": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(x @ wi.T + h @ wh.T, nl)), {}),
+    "no_transpose_hh": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(plus(x @ wi.T + h @ wh, bi, bh), nl)), {}),
+    "ignores_h_prev": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(plus(x @ wi.T, bi, bh), nl)), {}),
+    "relu_by_default": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: good_step(x, h, wi, wh, bi, bh, "relu")), {}),
+    "sigmoid": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: torch.sigmoid(plus(x @ wi.T + h @ wh.T, bi, bh))), {}),
+    "no_activation": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: plus(x @ wi.T + h @ wh.T, bi, bh)), {}),
+    "dropped_given_bias": (STEP, step_with(both_or_nothing), {"none": "bias_hh", "given": "bias_ih"}),
+    "ignores_relu": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: good_step(x, h, wi, wh, bi, bh)), {}),
+    "step_generic": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(plus(x @ wi.T - h @ wh.T, bi, bh), nl)), {}),
+    "includes_h0": (RUN, run_with(includes_h0), {}),
+    "shifted": (RUN, run_with(lambda cell, x, h0: (lambda o, h: (o[:-1], h))(*includes_h0(cell, x, h0))), {}),
+    "ignores_h0": (RUN, run_with(lambda cell, x, h0: good_run(cell, x)), {}),
+    "default_h0": (RUN, run_with(lambda cell, x, h0: good_run(cell, x, torch.ones(x.shape[1], 5) if h0 is None else h0)), {}),
+    "h_last": (RUN, run_with(lambda cell, x, h0: (lambda o, h: (o, o[0]))(*good_run(cell, x, h0))), {}),
+    "run_ignores_nonlinearity": (RUN, run_with(own_step_without_nonlinearity), {}),
+    "run_detached": (RUN, run_with(lambda cell, x, h0: loop(cell, x, h0, lambda xt, h: cell(xt, h).detach())), {}),
+    "run_truncated": (RUN, run_with(lambda cell, x, h0: loop(cell, x, h0, cut=lambda t, h: None if h is None else h.detach())), {}),
+    "run_grad_generic": (RUN, run_with(lambda cell, x, h0: loop(cell, x, h0, cut=lambda t, h: h.detach() if t == 2 else h)), {}),
+    "run_generic": (RUN, run_with(lambda cell, x, h0: (lambda o, h: (o.flip(0), h))(*good_run(cell, x.flip(0), h0))), {}),
+    "shapes_not_dict": (SHAPES, lambda i, h: [(h, i)], {"name": "rnn_cell_param_shapes", "got": "list"}),
+    "shapes_keys": (SHAPES, lambda i, h: {k: v for k, v in good_shapes(i, h).items() if k != "bias_hh"},
+                    {"name": "rnn_cell_param_shapes", "detail": "缺少 ['bias_hh']；"}),
+    "shape_is_int": (SHAPES, lambda i, h: {**good_shapes(i, h), "bias_ih": (h), "bias_hh": (h)},
+                     {"key": "bias_ih", "got": 9}),
+    "shape_not_tuple": (SHAPES, lambda i, h: {**good_shapes(i, h), "weight_ih": [h, i]}, {"key": "weight_ih", "got": "list"}),
+    "shape_reversed": (SHAPES, lambda i, h: {**good_shapes(i, h), "weight_ih": (i, h)}, {"key": "weight_ih"}),
+    "bias_not_1d": (SHAPES, lambda i, h: {**good_shapes(i, h), "bias_hh": (h, 1)}, {"key": "bias_hh"}),
+    "shape_generic": (SHAPES, lambda i, h: {**good_shapes(i, h), "weight_hh": (h, i)}, {"key": "weight_hh", "inp": 6, "hid": 9}),
+}
+
+GENERIC = {"step_generic", "run_generic", "run_grad_generic", "shape_generic"}
+
+
+def test_every_hint_has_its_mistake():
+    assert set(MISTAKES) == set(HINTS)
+
+
+def _others(key, **fmt) -> list[str]:
+    """The fixed text of every other hint (the part before any placeholder)."""
+    return [h.split("{")[0] for k, h in HINTS.items() if k != key and h.split("{")[0]]
+
+
+@pytest.mark.parametrize("key", sorted(MISTAKES))
+def test_each_mistake_gets_exactly_its_hint(key):
+    check, wrong, fmt = MISTAKES[key]
+    msg = hint_for(check, wrong)
+    assert HINTS[key].format(**fmt) in msg
+    for other in _others(key):
+        if other not in HINTS[key]:
+            assert other not in msg, (key, other)
+
+
+def test_a_lone_bias_hh_dropped_names_bias_hh():
+    msg = hint_for(STEP, step_with(bias_hh_inside_bias_ih))
+    assert HINTS["dropped_given_bias"].format(none="bias_ih", given="bias_hh") in msg
+    assert "bias_ih=None" in msg
+
+
+def test_biases_only_when_both_are_given_is_not_called_a_none_bias_added():
+    """The review's case: the given bias_ih was dropped (the old hint said a None bias was added)."""
+    msg = hint_for(STEP, step_with(both_or_nothing))
+    assert msg == ("rnn_cell_step(..., bias_hh=None) 的返回值数值不对："
+                   + HINTS["dropped_given_bias"].format(none="bias_hh", given="bias_ih"))
+
+
+# Mistakes without a hint of their own: the generic hint, never a specific (wrong) one.
+UNNAMED = {
+    "step_generic": [
+        step_with(lambda x, h, wi, wh, bi, bh, nl: act(plus(x @ wi.T + h @ wh.T, bi, bh, bi), nl)),  # bias_ih twice
+        step_with(lambda x, h, wi, wh, bi, bh, nl: act(plus(x @ wi.T + 0.5 * h @ wh.T, bi, bh), nl)),  # scaled term
+        # treats a None bias as ones
+        step_with(lambda x, h, wi, wh, bi, bh, nl: act(x @ wi.T + h @ wh.T + (1 if bi is None else bi)
+                                                       + (1 if bh is None else bh), nl)),
+    ],
+    "run_generic": [
+        # when h0 is None, every step starts from zeros (the first step is right, the others are not)
+        run_with(lambda cell, x, h0: loop(cell, x, h0, cut=lambda t, h: h if h0 is not None else None)),
+        # a bias=False cell gets biases of ones
+        run_with(lambda cell, x, h0: loop(cell, x, torch.zeros(x.shape[1], 5) if h0 is None else h0,
+                                          lambda xt, h: good_step(xt, h, cell.weight_ih, cell.weight_hh,
+                                                                  cell.bias_ih if cell.bias_ih is not None else torch.ones(5),
+                                                                  cell.bias_hh, cell.nonlinearity))),
+    ],
+}
+
+
+@pytest.mark.parametrize("key, index", [(k, i) for k, fns in UNNAMED.items() for i in range(len(fns))])
+def test_a_mistake_without_a_hint_gets_the_generic_one(key, index):
+    msg = hint_for(MISTAKES[key][0], UNNAMED[key][index])
+    assert msg.endswith(HINTS[key])
+    for other in _others(key):
+        assert other not in msg, other
+
+
+def test_a_detached_weight_is_disconnected():
+    assert hint_for(RUN, run_with(detached_weight_hh)).endswith(HINTS["run_detached"])
+
+
+def test_no_grad_is_disconnected():
+    assert hint_for(RUN, run_with(no_grad_loop)) == HINTS["run_detached"]
+
+
+# ---------------------------------------------------------------- torch's errors, through the a1 checks
+
+def if_bias(x, h, wi, wh, bi=None, bh=None, nonlinearity="tanh"):
+    z = x @ wi.T + h @ wh.T
+    if bi:
+        z = z + bi
+    return torch.tanh(z)
+
+
+@pytest.mark.parametrize("check, wrong, torch_hint, line", [
+    (STEP, if_bias, "bool_tensor", "if bi:"),
+    (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(x @ wi.T + h @ wh.T + bi + bh, nl)), "none", "act(x @ wi.T"),
+    (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(x @ wi + h @ wh.T, nl)), "matmul", "act(x @ wi +"),
+    (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: good_step(x.double(), h, wi, wh, bi, bh, nl)), "dtype",
+     "z = F.linear(x, w_ih, b_ih)"),
+    (RUN, run_with(lambda cell, x, h0: loop(cell, x.transpose(0, 1), h0)), "batch_size", "h = (step or cell)"),
+    (RUN, run_with(lambda cell, x, h0: loop(cell, x, torch.zeros(5) if h0 is None else h0)), None, None),
+    (RUN, run_with(lambda cell, x, h0: loop(cell, x, h0 if h0 is None else h0[None])), "hidden_dims", "h = (step or cell)"),
+    (RUN, run_with(lambda cell, x, h0: (cell(x, h0), cell(x, h0))), "input_dims", "(cell(x, h0), cell(x, h0))"),
+])
+def test_torch_errors_get_one_chinese_line_and_the_students_line(check, wrong, torch_hint, line):
+    msg = hint_for(check, wrong)
+    if torch_hint is None:  # passes the first (h0 given) call; a 1-D default h0 fails on the second
+        assert msg.endswith(TORCH_HINTS["batch_size"][1]) and "Input batch size 2 doesn't match hidden0 batch size 5" in msg
+        return
+    assert msg.endswith("提示：" + TORCH_HINTS[torch_hint][1])
+    assert f"File {__file__}" in msg and line in msg
+
+
+def test_param_shape_hints_never_reveal_the_answer():
+    for key in ("shape_reversed", "shape_generic", "shape_is_int", "shape_not_tuple"):
+        msg = hint_for(SHAPES, MISTAKES[key][1])
+        assert "(9, 6)" not in msg and "(6, 9)" not in msg and "(9,)" not in msg and "(9, 9)" not in msg, key
+
+
+def test_not_implemented_is_reported():
+    def stub(*a, **k):
+        raise NotImplementedError()
+    for check in (STEP, RUN, SHAPES):
+        assert "还没有实现" in hint_for(check, stub)
+
+
+def test_return_values_that_are_not_tensors():
+    assert "return" in hint_for(STEP, lambda *a, **k: None)
+    assert "不是张量" in hint_for(STEP, lambda *a, **k: [1.0])
+    assert "torch.stack" in hint_for(RUN, run_with(lambda cell, x, h0: (list(good_run(cell, x, h0)[0]), h0)))
+    assert "二元组" in hint_for(RUN, lambda cell, x, h0=None: good_run(cell, x, h0)[0])
+    assert "顺序不对" in hint_for(RUN, run_with(lambda cell, x, h0: (lambda o, h: (o.transpose(0, 1), h))(
+        *good_run(cell, x, h0))))
+
+
+# ---------------------------------------------------------------- the answers of tests/answers/a1_rnncell.py
+
+def _answers():
+    spec = importlib.util.spec_from_file_location("answers_a1_rnncell", REPO / "tests" / "answers" / "a1_rnncell.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _reference(grade_id: str) -> str:
+    nb = nbformat.read(str(REPO / "source" / "a1_rnncell" / "a1_rnncell.ipynb"), as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION\n", "", cell.source, flags=re.M)
+
+
+ANSWERS = _answers()
+CHECK_OF = {"rnn_cell_step": STEP, "run_rnn_cell": RUN, "rnn_cell_param_shapes": SHAPES}
+
+
+def _functions(answers: dict[str, str]) -> dict:
+    """Every solution cell's function: the answer given, else the reference (run_rnn_cell may call rnn_cell_step)."""
+    ns = {"torch": torch, "nn": nn, "F": F}
+    for gid in CHECK_OF:
+        exec(compile(answers.get(gid, _reference(gid)), f"<answer {gid}>", "exec"), ns)
+    return ns
+
+
+@pytest.mark.parametrize("name", sorted(ANSWERS.CORRECT))
+def test_correct_answers_pass_the_visible_checks(name):
+    ns = _functions(ANSWERS.CORRECT[name])
+    for gid in ANSWERS.CORRECT[name]:
+        assert "通过" in CHECK_OF[gid](ns[gid])
+
+
+@pytest.mark.parametrize("name", sorted(ANSWERS.WRONG))
+def test_the_visible_check_catches_what_it_can_see(name):
+    gid, code, caught = ANSWERS.WRONG[name]
+    assert ANSWERS.TESTS_OF[gid][0].endswith("_visible")
+    check = CHECK_OF[gid]
+    fn = _functions({gid: code})[gid]
+    if caught:
+        with pytest.raises(CheckFailed):
+            check(fn)
+    else:
+        assert "通过" in check(fn)

@@ -34,7 +34,7 @@ class Chapter:
 CHAPTERS: tuple[Chapter, ...] = (
     Chapter(1, "`nn.RNNCell` 与时间步循环", "01_rnncell_loop.ipynb", "a1_rnncell",
             "一个时间步算什么；自己写循环；和 `nn.RNN` 完全一致", ("stepper", "module")),
-    Chapter(2, "`nn.RNN`", "02_nn_rnn.ipynb", None,
+    Chapter(2, "`nn.RNN`", "02_nn_rnn.ipynb", "a2_rnn",
             "`output` 与 `h_n`；多层；`batch_first` 为什么不影响 `h_n`", ("module",)),
     Chapter(3, "LSTM 的形状", None, None,
             "为什么 `weight_hh_l0` 是 (400, 100)：4 个门叠在一起"),

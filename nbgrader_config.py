@@ -11,7 +11,7 @@ from nbgrader.preprocessors import (
 
 from rnnlab.grading import feedback
 from rnnlab.grading.hooks import pre_convert_hook
-from rnnlab.grading.preprocessors import GuardedExecute, RestoreCells
+from rnnlab.grading.preprocessors import GuardedExecute, RemoveEscapeLinks, ReportIncidents, RestoreCells
 
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
 
@@ -27,21 +27,25 @@ c.ClearSolutions.text_stub = "在此处写下你的回答。"
 # imports torch) takes ~2 s and every test cell well under 1 s; 30 s leaves room for a loaded
 # machine while an infinite loop costs at most 30 s before the next cell runs.
 c.Execute.timeout = 30
+# No per-cell execution timestamps in solutions/ (generate_solution runs Execute): it is
+# committed, and regenerating unchanged sources must change no file. Autograded notebooks
+# (GuardedExecute) keep theirs.
+c.Execute.record_timing = False
+c.GuardedExecute.record_timing = True
 
-# Deleted, moved, edited or re-typed test cells come back from the gradebook
-# (RestoreCells; nbgrader's own add_missing_cells crashes when the answer cell was
-# deleted too). The flag stays on so that the stock preprocessor would restore them too.
-c.OverwriteCells.add_missing_cells = True
-
-# Submissions as they really arrive: renamed or unreadable notebooks (hooks.py), dying
-# kernels, floods of output, monkey-patched comparisons (preprocessors.py).
+# Submissions as they really arrive: renamed or unreadable notebooks (hooks.py); deleted,
+# moved, edited or re-typed test cells restored from the gradebook (RestoreCells, which
+# replaces nbgrader's OverwriteCells.add_missing_cells: that one crashes when an answer
+# cell was deleted too); dying kernels, floods of output, monkey-patched comparisons
+# (GuardedExecute); a log line for what the sandbox stopped (ReportIncidents); symlinks
+# planted out of the submission folder (RemoveEscapeLinks).
 c.Autograde.pre_convert_hook = pre_convert_hook
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreCells, CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
-    GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-    AssignLatePenalties, CheckCellMetadata,
+    GuardedExecute, ReportIncidents, RemoveEscapeLinks, IgnorePattern, ClearMetadataPreprocessor,
+    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 
 # Student code runs in a bubblewrap sandbox (rnnlab/grading/sandbox.py): it cannot see the
@@ -51,5 +55,7 @@ c.GuardedExecute.sandbox = True
 c.SandboxedKernelManager.memory_limit_mb = 2048   # address space per kernel process; a kernel with torch uses ~650 MiB
 c.SandboxedKernelManager.cpu_limit_seconds = 600
 
-# Feedback HTML with Chinese labels, from the CLI and from formgrader alike.
-c.GenerateFeedback.post_convert_hook = feedback.post_convert_hook
+# Feedback HTML with Chinese labels (rnnlab/grading/templates/feedback), from the CLI and
+# from formgrader alike: formgrader always asks for the template named "feedback", so ours
+# carries that name and its folder comes first.
+c.HTMLExporter.extra_template_basedirs = feedback.template_basedirs()

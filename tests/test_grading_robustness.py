@@ -50,6 +50,14 @@ from IPython.core.interactiveshell import InteractiveShell
 InteractiveShell.showtraceback = lambda *a, **k: None
 get_ipython().showtraceback = lambda *a, **k: None
 '''
+# The checks themselves, patched where the tests look them up: the comparison in
+# rnnlab.checks.core (hidden tests) and the names rnnlab.checks.a1_rnncell imported (visible test).
+PATCH_CHECKS = '''
+import rnnlab.checks.core, rnnlab.checks.a1_rnncell
+rnnlab.checks.core.close = lambda *a, **k: True
+rnnlab.checks.a1_rnncell.close = lambda *a, **k: True
+rnnlab.checks.a1_rnncell.check_values = lambda *a, **k: None
+'''
 HARDCODED = '''def rnn_cell_param_shapes(input_size, hidden_size):
     return {"weight_ih": (9, 6), "weight_hh": (9, 9), "bias_ih": (9,), "bias_hh": (9,)}
 '''
@@ -122,6 +130,7 @@ CASES = {
     "huge_output": ({}, _append_to_answer("rnn_cell_param_shapes", "print('x' * 5_000_000)"), "full", "输出过长"),
     "patched_comparisons": ({"rnn_cell_step": WRONG_STEP + PATCH_COMPARISONS}, None, STEP_TESTS, "torch.allclose"),
     "patching_inside_function": ({"run_rnn_cell": WRONG_RUN_PATCHING_INSIDE}, None, RUN_TESTS, None),
+    "patched_checks": ({"rnn_cell_step": WRONG_STEP + PATCH_CHECKS}, None, STEP_TESTS, "rnnlab.checks.core.close"),
     "silenced_traceback": ({"rnn_cell_param_shapes": WRONG_SHAPES + SILENCE}, None, SHAPE_TESTS, "showtraceback"),
     "hardcoded_visible_answers": ({"rnn_cell_param_shapes": HARDCODED}, None, ("test_param_shapes_hidden",), None),
 }

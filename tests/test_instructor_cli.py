@@ -16,6 +16,8 @@ from course import make_course, reference_answer
 from nbtools import read
 
 AID = "a1_rnncell"
+# A line of s001's code that reads like the feedback page's labels: it must appear as written.
+STUDENT_NOTE = "# Score: 2 / 2 (Top) Comments: looks right"
 
 
 def cli(course, *args):
@@ -28,7 +30,7 @@ def ok(proc):
     return proc.stdout
 
 
-def honest_notebook(course, dest):
+def honest_notebook(course, dest, note=""):
     """The release notebook with the reference answers filled in, as a student hands it in."""
     import nbformat
 
@@ -37,6 +39,8 @@ def honest_notebook(course, dest):
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             cell.source = reference_answer(course, AID, meta["grade_id"])
+            if note and cell.cell_type == "code":
+                cell.source += "\n" + note
     dest.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(dest))
 
@@ -48,7 +52,7 @@ def course(tmp_path_factory, repo):
     ok(cli(c, "roster", "名单.csv"))
     # An LMS download: one folder per student, file names as the students chose them.
     lms = tmp_path_factory.mktemp("lms")
-    honest_notebook(c, lms / "s001" / "a1_rnncell.ipynb")
+    honest_notebook(c, lms / "s001" / "a1_rnncell.ipynb", note=STUDENT_NOTE)
     (lms / "s002").mkdir()
     shutil.copy(c / "release" / AID / f"{AID}.ipynb", lms / "s002" / "作业1.ipynb")  # blank, renamed
     with zipfile.ZipFile(lms / "download.zip", "w") as z:
@@ -97,7 +101,10 @@ def test_feedback_is_chinese_html(graded):
     out = ok(cli(course, "feedback", AID))
     assert "3 名学生" in out
     html = (course / "feedback" / "s001" / AID / "a1_rnncell.html").read_text(encoding="utf-8")
-    assert 'lang="zh-CN"' in html and "得分：" in html and "测试单元格" in html and "Score:" not in html
+    assert 'lang="zh-CN"' in html and "得分：" in html and "测试单元格" in html and "回到顶部" in html
+    # The labels are Chinese; the student's code is shown as written, never translated.
+    assert STUDENT_NOTE in html
+    assert "Score:" not in html.replace(STUDENT_NOTE, "") and "Comments:" not in html.replace(STUDENT_NOTE, "")
 
 
 def test_export_writes_every_student(graded, tmp_path):

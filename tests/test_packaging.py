@@ -77,7 +77,10 @@ def test_nbgrader_config_settings(repo):
     c = Config()
     exec(compile((repo / "nbgrader_config.py").read_text(), "nbgrader_config.py", "exec"), {"get_config": lambda: c})
     assert c.CourseDirectory.solution_directory == "solutions"
-    assert c.OverwriteCells.add_missing_cells is True
+    assert "add_missing_cells" not in c.OverwriteCells  # RestoreCells does it, nbgrader's is never used
+    assert c.Execute.record_timing is False  # solutions/ regenerate byte for byte
+    from pathlib import Path
+    assert (Path(c.HTMLExporter.extra_template_basedirs[0]) / "feedback" / "index.html.j2").is_file()
     assert 10 <= c.Execute.timeout <= 120
     assert "NotImplementedError" in c.ClearSolutions.code_stub["python"]
     assert re.search(r"[\u4e00-\u9fff]", c.ClearSolutions.code_stub["python"])

@@ -21,8 +21,8 @@ from rnnlab.grading import incidents
 UNREADABLE_NOTE = "提交的文件无法作为笔记本读取（{why}），原文件已保存为 {kept}。本次按空白作业批改。"
 
 
-def _expected_names(course: Path, assignment: str) -> list[str]:
-    return sorted(p.stem for p in (course / "source" / assignment).glob("*.ipynb"))
+def _source_folder(coursedir, assignment: str) -> Path:
+    return Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
 
 
 def _readable(path: Path) -> str | None:
@@ -50,15 +50,16 @@ def pre_convert_hook(assignment=None, student=None, notebooks=None, **_):
         return
     folder = Path(notebooks[0]).parent
     aid, sid = folder.name, folder.parent.name
-    course = Path.cwd()
-    expected = _expected_names(course, aid)
+    coursedir = _coursedir()
+    course, source = Path(coursedir.root), _source_folder(coursedir, aid)
+    expected = sorted(p.stem for p in source.glob("*.ipynb"))
 
     present = {Path(p).stem: Path(p) for p in notebooks}
     strangers = [p for stem, p in present.items() if stem not in expected]
     for name in expected:
         if name in present or not strangers:
             continue
-        source_ids = _grade_ids(course / "source" / aid / f"{name}.ipynb")
+        source_ids = _grade_ids(source / f"{name}.ipynb")
         best = max(strangers, key=lambda p: len(_grade_ids(p) & source_ids))
         target = folder / f"{name}.ipynb"
         shutil.copy2(best, target)
@@ -81,8 +82,26 @@ def pre_convert_hook(assignment=None, student=None, notebooks=None, **_):
         incidents.record(aid, sid, UNREADABLE_NOTE.format(why=why, kept=kept.name), log=_log(), course_dir=course)
 
 
-def _log():
-    """nbgrader's application log, so the line shows where the instructor is looking."""
+def _app():
     from traitlets.config import Application
 
-    return Application.instance().log if Application.initialized() else None
+    return Application.instance() if Application.initialized() else None
+
+
+def _log():
+    """nbgrader's application log, so the line shows where the instructor is looking."""
+    app = _app()
+    return app.log if app is not None else None
+
+
+def _coursedir():
+    """The running nbgrader app's CourseDirectory (folder names and root as configured).
+
+    nbgrader calls the hook with ids and paths only; elsewhere (formgrader) one is built
+    from the application's config.
+    """
+    from nbgrader.coursedir import CourseDirectory
+
+    app = _app()
+    coursedir = getattr(app, "coursedir", None)
+    return coursedir if isinstance(coursedir, CourseDirectory) else CourseDirectory(config=getattr(app, "config", None))

@@ -1,13 +1,13 @@
 """Regenerate release/ (student versions) and solutions/ (executed) from source/.
 
-Used by `python -m rnnlab.grading regenerate [AID ...]` (make assignments).
+Used by `python -m rnnlab.grading regenerate [AID ...]` (make assignments). The solutions
+carry no execution timestamps (c.Execute.record_timing = False in nbgrader_config.py), so
+regenerating unchanged sources changes no file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import nbformat
 
 from rnnlab.grading.nbgrader_cli import CourseError, assignment_ids, run_nbgrader
 
@@ -22,14 +22,4 @@ def regenerate(course_dir: Path, ids: list[str] | None = None) -> list[str]:
     for aid in ids:
         run_nbgrader(course_dir, "generate_assignment", aid, "--force")
         run_nbgrader(course_dir, "generate_solution", aid, "--force")
-        _drop_run_times(course_dir / "solutions" / aid)
     return ids
-
-
-def _drop_run_times(folder: Path) -> None:
-    """Remove the per-cell execution timestamps: regenerating unchanged sources changes no file."""
-    for path in folder.glob("*.ipynb"):
-        nb = nbformat.read(str(path), as_version=4)
-        for cell in nb.cells:
-            cell.metadata.pop("execution", None)
-        nbformat.write(nb, str(path))

@@ -33,10 +33,16 @@ def fill_parameters(module: nn.Module, g: torch.Generator, scale: float = 0.5) -
     return module
 
 
+def _fresh(kind, *args, **kwargs) -> nn.Module:
+    """A module whose random initialisation (overwritten by the caller) leaves the global RNG where it was."""
+    with torch.random.fork_rng(devices=[]):
+        return kind(*args, **kwargs)
+
+
 def rnn_cell_from(weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity: str = "tanh") -> nn.RNNCell:
     """A real nn.RNNCell holding the given tensors; a None bias is a zero bias (the term is absent)."""
     hidden, inp = weight_ih.shape
-    cell = nn.RNNCell(inp, hidden, bias=True, nonlinearity=nonlinearity)
+    cell = _fresh(nn.RNNCell, inp, hidden, bias=True, nonlinearity=nonlinearity)
     with torch.no_grad():
         cell.weight_ih.copy_(weight_ih)
         cell.weight_hh.copy_(weight_hh)
@@ -52,7 +58,7 @@ def module_like(cell: nn.RNNCellBase) -> nn.RNNBase:
         raise TypeError(f"需要 nn.RNNCell、nn.LSTMCell 或 nn.GRUCell，收到的是 {type(cell).__name__}。")
     bias = cell.bias_ih is not None
     extra = {"nonlinearity": cell.nonlinearity} if kind is nn.RNN else {}
-    module = kind(cell.input_size, cell.hidden_size, bias=bias, **extra)
+    module = _fresh(kind, cell.input_size, cell.hidden_size, bias=bias, **extra)
     with torch.no_grad():
         module.weight_ih_l0.copy_(cell.weight_ih)
         module.weight_hh_l0.copy_(cell.weight_hh)

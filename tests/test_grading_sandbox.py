@@ -7,6 +7,7 @@ the world outside. Without bwrap these tests are skipped (CI=true makes that a f
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -153,15 +154,20 @@ def graded(bwrap, tmp_path_factory, repo):
                 "# Small caps: the memory test must never put the machine at risk.\n"
                 "c.SandboxedKernelManager.memory_limit_mb = 1024\n"
                 "c.GuardedExecute.sandbox = True\n")
-    submit(course, "honest", AID)
-    autograde(course, AID, ["honest"])
-    alone = grades(course, AID, "honest")
-    gradebook_before = (course / "gradebook.db").stat().st_size
-    honest_file = (course / "submitted" / "honest" / AID / f"{AID}.ipynb").read_bytes()
-
-    kernel_dirs = set(Path("/tmp").glob("rnnlab-kernel-*"))
+    # This run's kernel sockets go to a temp folder of its own (sandbox.socket_base reads
+    # TMPDIR), so other grading runs on the machine cannot make the clean-up test fail.
+    sockets = tmp_path_factory.mktemp("sockets")
+    assert len(str(sockets)) <= sandbox.MAX_SOCKET_BASE, f"套接字目录路径太长：{sockets}"
+    tmpdir = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(sockets)
     listener = Listener()
     try:
+        submit(course, "honest", AID)
+        autograde(course, AID, ["honest"])
+        alone = grades(course, AID, "honest")
+        gradebook_before = (course / "gradebook.db").stat().st_size
+        honest_file = (course / "submitted" / "honest" / AID / f"{AID}.ipynb").read_bytes()
+
         cases = attacks(course, outside, listener.port)
         for sid, code in cases.items():
             step = submit(course, sid, AID)  # reference answers everywhere...
@@ -173,9 +179,13 @@ def graded(bwrap, tmp_path_factory, repo):
         time.sleep(0.5)
     finally:
         listener.close()
+        if tmpdir is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = tmpdir
     return dict(course=course, outside=outside, proc=proc, alone=alone, cases=cases, listener=listener,
                 gradebook_before=gradebook_before, honest_file=honest_file,
-                kernel_dirs_left=set(Path("/tmp").glob("rnnlab-kernel-*")) - kernel_dirs)
+                sockets=sockets, kernel_dirs_left=list(sockets.glob("rnnlab-kernel-*")))
 
 
 def _output(g, sid) -> str:
@@ -273,6 +283,11 @@ def test_kernel_sockets_leave_no_trace(graded):
     folder = graded["course"] / "autograded" / "honest" / AID
     assert sorted(p.name for p in folder.iterdir()) == [f"{AID}.ipynb"]
     assert not graded["kernel_dirs_left"]
+    # ...and that folder is where nbgrader's kernels put them (TMPDIR, as set for the run).
+    env = {**os.environ, "TMPDIR": str(graded["sockets"])}
+    where = subprocess.run([sys.executable, "-c", "from rnnlab.grading import sandbox; print(sandbox.socket_base())"],
+                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert where == str(graded["sockets"])
 
 
 # ------------------------------------------------------------ no sandbox available

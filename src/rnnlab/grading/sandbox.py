@@ -52,6 +52,19 @@ _LIMITS = (
 )
 
 
+# A Unix socket path longer than 107 bytes cannot be bound; the sockets are
+# <base>/rnnlab-kernel-XXXXXXXX/kernel-N, 33 bytes past the base.
+MAX_SOCKET_BASE = 70
+
+
+def socket_base() -> str | None:
+    """Where the kernel's socket folder goes: the temp folder (TMPDIR), or /tmp if that is too long."""
+    base = tempfile.gettempdir()
+    if len(os.fsencode(base)) <= MAX_SOCKET_BASE:
+        return base
+    return "/tmp" if os.path.isdir("/tmp") else None
+
+
 class SandboxUnavailable(RuntimeError):
     """Raised (with INSTALL_HINT) when the sandbox cannot be built on this machine."""
 
@@ -126,8 +139,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     memory_limit_mb = Integer(2048, help="Address-space cap per kernel process, in MiB.").tag(config=True)
     cpu_limit_seconds = Integer(600, help="CPU-time cap per kernel process, in seconds.").tag(config=True)
     file_size_limit_mb = Integer(256, help="Largest file the kernel may write, in MiB.").tag(config=True)
-    hidden_paths = List(Unicode(), help="Folders (or files) the kernel must not see. GuardedExecute sets "
-                                        "the course directory, the gradebook and the exchange.").tag(config=True)
+    hidden_paths = List(Unicode(), help="More folders (or files) the kernel must not see. GuardedExecute "
+                                        "adds the course directory, the gradebook and the exchange to "
+                                        "these; it never replaces them.").tag(config=True)
 
     _runtime_dir: str | None = None
 
@@ -135,9 +149,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         workdir = Path(kw.get("cwd") or os.getcwd()).resolve()
         bwrap = check_available(self.bwrap)
         if self._runtime_dir is None:  # first start; a restart keeps its sockets
-            # A short path: a Unix socket path longer than ~107 bytes cannot be bound.
-            base = "/tmp" if os.path.isdir("/tmp") else None
-            self._runtime_dir = tempfile.mkdtemp(prefix="rnnlab-kernel-", dir=base)
+            self._runtime_dir = tempfile.mkdtemp(prefix="rnnlab-kernel-", dir=socket_base())
             self.transport = "ipc"
             self.ip = os.path.join(self._runtime_dir, "kernel")
             self.connection_file = os.path.join(self._runtime_dir, "connection.json")

@@ -17,7 +17,7 @@ ROLE = {
     "note": "#666666",
     "past": "#c7d3e6",        # time steps already read (step-through)
     "future": "#eeeeee",      # time steps not read yet
-    "rule": "#999999",        # table-cell borders
+    "rule": "#999",           # table-cell borders
 }
 
 # One colour per kind of tensor dimension (shape chips in the explorers).

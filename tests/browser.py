@@ -279,7 +279,8 @@ _JS_HELPERS = r"""
     k.iopubMessage.connect((_, msg) => {
       const t = msg.header.msg_type, c = msg.content;
       if (t === 'error') log.push(`${c.ename}: ${c.evalue}\n` + (c.traceback || []).join('\n'));
-      else if (t === 'stream' && /Traceback|Error:/.test(c.text)) log.push(c.text);
+      // A lecture may print an error it caught on purpose (stdout); stderr or a traceback is a problem.
+      else if (t === 'stream' && (c.name === 'stderr' ? /Traceback|Error:/ : /Traceback \(most recent call last\)/).test(c.text)) log.push(c.text);
     });
     return true;
   };

@@ -111,7 +111,8 @@ def test_export_writes_every_student(graded, tmp_path):
     course, _ = graded
     dest = tmp_path / "成绩.csv"
     ok(cli(course, "export", str(dest)))
-    rows = {r["student_id"]: r for r in csv.DictReader(dest.open(encoding="utf-8"))}
+    # One row per student and assignment: read this assignment's rows.
+    rows = {r["student_id"]: r for r in csv.DictReader(dest.open(encoding="utf-8")) if r["assignment"] == AID}
     assert set(rows) == {"s001", "s002", "s003"}
     assert float(rows["s001"]["score"]) == 12.0 and float(rows["s002"]["score"]) == 0.0
 

@@ -19,6 +19,8 @@ from torch import nn
 from rnnlab.checks import a1_rnncell as a1
 from rnnlab.checks.core import CheckFailed, TORCH_HINTS
 
+from checktools import hint_for
+
 REPO = Path(__file__).resolve().parents[1]
 HINTS = a1.HINTS
 STEP, RUN, SHAPES = a1.check_rnn_cell_step, a1.check_run_rnn_cell, a1.check_rnn_cell_param_shapes
@@ -41,13 +43,6 @@ def good_run(cell, x, h0=None):
 def good_shapes(i, h):
     return {"weight_ih": (h, i), "weight_hh": (h, h), "bias_ih": (h,), "bias_hh": (h,)}
 
-
-def hint_for(check, fn) -> str:
-    with pytest.raises(CheckFailed) as info:
-        check(fn)
-    msg = str(info.value)
-    assert "tensor(" not in msg  # never prints tensors (expected values)
-    return msg
 
 
 def test_correct_answers_pass():

@@ -11,6 +11,8 @@ from torch import nn
 from rnnlab.checks import a2_rnn as checks
 from rnnlab.checks.core import CheckFailed
 
+from checktools import hint_for
+
 
 # ---------------------------------------------------------------- test-side implementations
 
@@ -162,13 +164,6 @@ def io_shapes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_first
 def io_with(**mistake):
     return lambda *a, **k: io_shapes(*a, **k, **mistake)
 
-
-def hint_for(check, fn) -> str:
-    with pytest.raises(CheckFailed) as info:
-        check(fn)
-    msg = str(info.value)
-    assert "tensor(" not in msg  # never prints tensors
-    return msg
 
 
 # ---------------------------------------------------------------- manual_rnn

@@ -14,15 +14,10 @@ from rnnlab import checks
 from rnnlab.checks import core
 from rnnlab.checks.core import CheckFailed, TORCH_HINTS
 
+from checktools import hint_for
+
 HERE = __file__
 
-
-def hint_for(check, fn) -> str:
-    with pytest.raises(CheckFailed) as info:
-        check(fn)
-    msg = str(info.value)
-    assert "tensor(" not in msg  # never prints tensors (expected values)
-    return msg
 
 
 def failure_of(fn, *args, **kwargs) -> CheckFailed:

@@ -25,6 +25,34 @@ def cli(course, *args):
                           capture_output=True, text=True)
 
 
+class InProcess:
+    """`python -m rnnlab.grading ARGS` called in this process (its result looks like a finished process).
+
+    For commands that fail before any nbgrader run, a subprocess would prove nothing more; the
+    entry point itself is run as a real subprocess in test_outside_a_course_directory.
+    """
+
+    def __init__(self, capsys, monkeypatch):
+        self.capsys, self.monkeypatch = capsys, monkeypatch
+
+    def __call__(self, course, *args) -> subprocess.CompletedProcess:
+        from rnnlab.grading.cli import main
+
+        self.monkeypatch.chdir(course)
+        self.capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse's own usage errors
+            code = e.code
+        out = self.capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+
+@pytest.fixture
+def quick_cli(capsys, monkeypatch):
+    return InProcess(capsys, monkeypatch)
+
+
 def ok(proc):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return proc.stdout
@@ -134,8 +162,8 @@ def test_summary_counts_each_question(graded, tmp_path):
     (("roster", "nope.csv"), "找不到名单文件"),
     (("regenerate", "a9"), "没有作业"),
 ])
-def test_bad_input_is_one_chinese_sentence(course, args, words):
-    proc = cli(course, *args)
+def test_bad_input_is_one_chinese_sentence(course, quick_cli, args, words):
+    proc = quick_cli(course, *args)
     assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -145,17 +173,17 @@ def test_bad_input_is_one_chinese_sentence(course, args, words):
     ("学号,姓名\ns/1,张三\n", "不能作文件夹名"),
     ("学号,姓名\n,张三\n", "没有学号"),
 ])
-def test_bad_rosters_import_nobody(course, tmp_path, content, words):
+def test_bad_rosters_import_nobody(course, quick_cli, tmp_path, content, words):
     path = tmp_path / "r.csv"
     path.write_text(content, encoding="utf-8")
-    proc = cli(course, "roster", str(path))
+    proc = quick_cli(course, "roster", str(path))
     assert proc.returncode == 2 and words in proc.stderr
 
 
-def test_collect_rejects_a_file_that_is_not_a_zip(course, tmp_path):
+def test_collect_rejects_a_file_that_is_not_a_zip(course, quick_cli, tmp_path):
     f = tmp_path / "x.ipynb"
     f.write_text("{}")
-    proc = cli(course, "collect", AID, str(f))
+    proc = quick_cli(course, "collect", AID, str(f))
     assert proc.returncode == 2 and "不是 zip" in proc.stderr
 
 

@@ -1,4 +1,5 @@
-# Two commands for students (make lab, make test), one for instructors (make assignments).
+# Two commands for students (make lab, make test); for instructors make assignments and
+# make student-edition (the course without answers, for students: see README).
 # Every target creates or updates the virtual environment first when needed.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -8,17 +9,22 @@ STAMP  := $(VENV)/.rnnlab-installed
 # Where a CPU-only torch comes from when pip has no local wheel (see README).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PORT   ?= 8888
+# JupyterLab in Chinese: selects the zh_CN language pack (installed from pyproject.toml).
+LOCALE_SETTINGS := share/jupyter/lab/settings/overrides.d/rnnlab.json
+# make student-edition OUT=... BRANCH=student (BRANCH also commits it on that local branch).
+OUT    ?= build/student-edition
+BRANCH ?=
 # Jupyter refuses to run as root (containers, Binder-like machines) unless told to.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # nbgrader calls `alembic` and starts kernels by name: both must come from the venv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env lab test test-fast assignments bench clean-env
+.PHONY: env lab test test-fast assignments student-edition bench clean-env
 
 env: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt $(LOCALE_SETTINGS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# torch first: a local wheel if pip is configured with one (its dependencies come with
 	@# the next step), else the CPU-only index; a plain `pip install torch` on Linux would
@@ -26,6 +32,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --no-index --no-deps torch==2.13.0 \
 	  || $(BIN)/python -m pip install torch==2.13.0 --index-url $(TORCH_INDEX)
 	$(BIN)/python -m pip install -c constraints.txt -e ".[test]"
+	@# An editable install skips pyproject's data-files: put the locale setting in place by hand.
+	mkdir -p $(VENV)/$(dir $(LOCALE_SETTINGS))
+	cp $(LOCALE_SETTINGS) $(VENV)/$(LOCALE_SETTINGS)
 	@touch $@
 
 lab: env
@@ -40,6 +49,9 @@ test-fast: env
 
 assignments: env
 	$(BIN)/python -m rnnlab.grading regenerate
+
+student-edition: env
+	$(BIN)/python -m rnnlab.grading student-edition --out $(OUT) $(if $(BRANCH),--branch $(BRANCH))
 
 bench: env
 	$(BIN)/python benchmarks/notebook_speed.py

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
+from pathlib import Path
 
 import yaml
-
-# conda-forge names of the runtime dependencies whose PyPI names differ.
-CONDA_NAME = {"torch": "pytorch", "matplotlib": "matplotlib-base"}
-
 
 def _pins(requirements):
     out = {}
@@ -24,25 +22,39 @@ def _pyproject(repo):
     return tomllib.loads((repo / "pyproject.toml").read_text())["project"]
 
 
-def test_environment_yml_matches_pyproject(repo):
+def test_environment_yml_takes_its_pins_from_constraints(repo):
+    """One list of pins: conda-forge gives python and the CPU torch of pyproject.toml, nothing else;
+    pip installs the course package with constraints.txt, the same file `make` uses."""
     runtime = _pins(_pyproject(repo)["dependencies"])
     env = yaml.safe_load((repo / "environment.yml").read_text())
-    assert "conda-forge" in env["channels"]
-    conda = {}
-    pip_section = []
+    assert env["channels"] == ["conda-forge"]
+    conda, pip_section = {}, None
     for dep in env["dependencies"]:
         if isinstance(dep, dict):
-            pip_section += dep.get("pip", [])
+            pip_section = dep["pip"]
             continue
         name, _, rest = dep.partition("=")
         conda[name] = rest
-    for name, version in runtime.items():
-        cname = CONDA_NAME.get(name, name)
-        assert cname in conda, f"environment.yml 缺少 {cname}"
-        assert conda[cname].split("=")[0] == version, f"{cname}: environment.yml {conda[cname]} ≠ pyproject {version}"
-    assert re.fullmatch(r"2\.13\.0=cpu\*", conda["pytorch"]), "Binder 上必须是 CPU 版 torch"
     assert conda["python"] == "3.11"
-    assert "-e ." in pip_section or "." in pip_section, "environment.yml 应通过 pip 安装课程包"
+    assert conda["pytorch"] == f"{runtime['torch']}=cpu*", "Binder 上必须是 pyproject 固定版本的 CPU 版 torch"
+    assert set(conda) == {"python", "pytorch", "pip"}, \
+        f"除了 python 和 torch，其余依赖都应通过 pip 安装（conda-forge 可能跟不上 PyPI）：{sorted(conda)}"
+    assert pip_section == ["-c constraints.txt", "."], \
+        "environment.yml 的 pip 部分应当是 `-c constraints.txt` 和 `.`（非 editable，才会装上中文界面的设置）"
+
+
+def test_jupyterlab_opens_in_chinese_on_every_route(repo):
+    """The zh_CN language pack is a pinned dependency and is selected by a settings override that
+    every route installs: pip's data-files (Binder, conda) and the Makefile (editable venv)."""
+    runtime = _pins(_pyproject(repo)["dependencies"])
+    assert runtime["jupyterlab-language-pack-zh-cn"].startswith("4."), "语言包要和 JupyterLab 4 配套"
+    rel = "share/jupyter/lab/settings/overrides.d/rnnlab.json"
+    assert json.loads((repo / rel).read_text()) == {"@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"}}
+    data_files = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    assert data_files == {str(Path(rel).parent): [rel]}
+    makefile = (repo / "Makefile").read_text()
+    assert f"LOCALE_SETTINGS := {rel}" in makefile
+    assert "cp $(LOCALE_SETTINGS) $(VENV)/$(LOCALE_SETTINGS)" in makefile
 
 
 def test_constraints_agree_with_pyproject(repo):

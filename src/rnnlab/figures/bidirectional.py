@@ -124,7 +124,7 @@ def draw_bidirectional_rnn(num_layers: int = 2, steps: int = 3, ax=None):
             va="center", fontsize=9.5, color=BWD)
     ax.plot([x_left, x_left], [y_b + 0.2, y_out - 0.32], color=BWD, lw=1.2, ls=":")
     if T > 1:
-        ax.text(last + nw / 2 + 0.3, y_out, f"✗ output[{T - 1}, :, H:] 不是 h_n[-1]：\n  反向此时只读了 x[{T - 1}] 一步",
+        ax.text(last + nw / 2 + 0.3, y_out, f"✗ output[{T - 1}, :, H:] 不是 h_n[-1]：\n  反向此时才走了第一步",
                 ha="left", va="center", fontsize=9.5, color=WRONG)
     else:
         ax.text(last + nw / 2 + 0.3, y_out, "只有一个时间步时，\n两个方向都只读了 x[0]", ha="left", va="center",

@@ -134,7 +134,7 @@ def draw_bidirectional_rnn(num_layers: int = 2, steps: int = 3, ax=None):
     notes = [f"前向从 x[0] 读到 x[{T - 1}]，反向从 x[{T - 1}] 读到 x[0]；{wrap}两个方向各有一套参数（名字带 _reverse 的属于反向）"]
     if L > 1:
         notes.append(f"每层在时间步 t 的输出是 [前向 :H | 反向 H:] 连结成的 2H 个特征，{wrap}"
-                     "上一层的两个方向都读它：weight_ih_l1 是 (H, 2H)")
+                     "下一层的两个方向都读它：weight_ih_l1 是 (H, 2H)")
     notes.append(f"h_0、h_n 按 (层, 方向) 排列：{wrap}h_n[2k] 是第 k 层前向、h_n[2k+1] 是第 k 层反向，共 {2 * L} 行")
     text = "\n".join(notes)
     ax.text(x_left - 3.0, y_x - 0.95, text, ha="left", va="top", fontsize=10, linespacing=1.6)

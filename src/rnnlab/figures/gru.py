@@ -64,10 +64,10 @@ def draw_gru_cell(ax=None, highlight: str | None = None):
     fig, ax = new_axes(ax)
     mark = {p: highlight == p for p in PARTS}
 
-    x_r, x_n, x_tanh, x_z = 2.9, 5.45, 7.05, 8.75        # columns: reset gate, candidate, tanh, update gate
-    x_zh, x_1m, x_b, x_out = 10.1, 10.95, 11.85, 13.9   # update rule: z ⊙ h, 1 − z, + and (1 − z) ⊙ n, hₜ
+    x_r, x_n, x_tanh, x_z = 2.85, 5.3, 6.85, 8.45        # columns: reset gate, candidate, tanh, update gate
+    x_zh, x_1m, x_b, x_out = 9.75, 10.55, 11.4, 13.35   # update rule: z ⊙ h, 1 − z, + and (1 − z) ⊙ n, hₜ
     y_x, y_in, y_sum, y_g, y_hn, y_h = 0.5, 1.5, 2.45, 3.6, 4.85, 6.15
-    left, right, bottom, top = 1.7, 12.4, 0.05, 6.95
+    left, right, bottom, top = 1.7, 11.95, 0.05, 6.95
     gw, gh = 1.5, 0.8                                     # gate boxes
 
     ax.add_patch(FancyBboxPatch((left, bottom), right - left, top - bottom, boxstyle="round,pad=0.02,rounding_size=0.12",
@@ -147,7 +147,7 @@ def draw_gru_cell(ax=None, highlight: str | None = None):
     ax.text((left + right) / 2, bottom - 1.05,
             "论文和《动手学深度学习》先算 r ⊙ hₜ₋₁ 再乘权重，没有 bₕₙ 这一项：和 nn.GRUCell 的结果不同",
             ha="center", va="top", fontsize=10, color=ROLE["note"])
-    fit(ax, (-0.05, x_out + 0.9), (bottom - 1.55, top + 0.15))
+    fit(ax, (-0.05, x_out + 0.9), (bottom - 1.55, top + 0.15), inches_per_unit=0.74)
     return fig
 
 

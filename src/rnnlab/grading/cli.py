@@ -7,6 +7,8 @@
     python -m rnnlab.grading feedback AID             # Chinese HTML feedback in feedback/
     python -m rnnlab.grading export [grades.csv]      # every grade as CSV
     python -m rnnlab.grading summary AID [--csv F]    # per-question summary of the class
+    python -m rnnlab.grading student-edition [--out build/student-edition] [--branch student]
+                                                      # the course without answers, for students
 
 Every failure is one Chinese sentence on stderr and exit code 2, never a traceback.
 """
@@ -152,6 +154,19 @@ def cmd_summary(course: Path, args) -> str:
     return format_table(questions, n, per_student)
 
 
+def cmd_student_edition(course: Path, args) -> str:
+    from rnnlab.grading import edition
+
+    out = args.out if args.out.is_absolute() else course / args.out
+    files = edition.build(course, out, branch=args.branch or "student", binder_repo=args.binder_repo)
+    lines = [f"学生版已生成：{out}（{len(files)} 个文件；make lab、make test 在那里同样可用）。"]
+    if args.branch:
+        commit, created = edition.commit_to_branch(course, out, args.branch)
+        lines.append(f"{'已提交到' if created else '没有变化，仍是'}本地分支 {args.branch}：{commit[:12]}。"
+                     f"推送到学生的公开仓库：git push <公开仓库> {args.branch}")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rnnlab.grading", description="课程的教师命令（封装 nbgrader）")
     p.add_argument("--course-dir", type=Path, default=None, help="课程目录（默认：从当前目录向上查找）")
@@ -174,11 +189,19 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("summary", help="全班每道题的得分情况")
     s.add_argument("assignment")
     s.add_argument("--csv", default=None)
+    s = sub.add_parser("student-edition", help="生成不含答案和隐藏测试的学生版（可同时提交到本地分支）")
+    s.add_argument("--out", type=Path, default=Path("build/student-edition"),
+                   help="输出文件夹（默认 build/student-edition，相对于课程目录）")
+    s.add_argument("--branch", nargs="?", const="student", default=None,
+                   help="同时把学生版提交到这个本地分支（默认 student），不动当前分支和工作区")
+    s.add_argument("--binder-repo", default=None,
+                   help="学生的公开仓库 owner/name，用于 Binder 徽章（默认取 README 徽章里的仓库）")
     return p
 
 
 COMMANDS = {"regenerate": cmd_regenerate, "roster": cmd_roster, "collect": cmd_collect,
-            "autograde": cmd_autograde, "feedback": cmd_feedback, "export": cmd_export, "summary": cmd_summary}
+            "autograde": cmd_autograde, "feedback": cmd_feedback, "export": cmd_export, "summary": cmd_summary,
+            "student-edition": cmd_student_edition}
 
 
 def main(argv: list[str] | None = None) -> int:

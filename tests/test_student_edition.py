@@ -1,0 +1,244 @@
+"""The student edition (`make student-edition`) holds no answer and works on its own.
+
+- It is built into a temporary folder and every file in it is scanned: no SOLUTION / HIDDEN TESTS
+  marker; no name that only the hidden tests define (e.g. `_hidden_io_case`); no instructor-only
+  path (source/, solutions/, gradebook.db, nbgrader_config.py, rnnlab/grading); and no line of a
+  solution or hidden-test region of source/ (longer than 12 characters, unless the source shows the
+  same line outside those regions too). The released notebooks may hold no such line at all. The
+  lectures and rnnlab's code teach the same torch idioms the answers use (`with torch.no_grad():`,
+  `h = cell(x[t], h)` after `for t in range(x.shape[0]):` in lecture 1), so there a leak is three
+  such lines in a row, as a copied answer or hidden test would show (none appear today).
+- Its own `make test` passes on a clean copy, in a venv that holds only the edition's package
+  (see test_the_editions_own_make_test_passes for what that proves).
+- `--branch` commits it on a local branch without touching the instructor's working tree, index
+  or current branch, with no history shared with the instructor's branches.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import REPO
+from machine import require
+from rnnlab import chapters
+from rnnlab.grading import cli, edition
+
+REGION = re.compile(r"^[ \t]*### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)^[ \t]*### END \1\n?", re.S | re.M)
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+DEFINED = re.compile(r"^[ \t]*(?:def|class)\s+(\w+)", re.M)
+IDENT = re.compile(r"\b_hidden\w*")
+
+
+def source_cells():
+    for path in sorted((REPO / "source").glob("*/*.ipynb")):
+        yield from nbformat.read(str(path), as_version=4).cells
+
+
+RUN = 3  # consecutive region lines that count as a copied block outside release/
+
+
+def long_lines(lines) -> list[str]:
+    return [s for s in (line.strip() for line in lines) if len(s) > 12]
+
+
+def secrets() -> tuple[set[str], set[str], set[tuple[str, ...]]]:
+    """(lines, names, runs) found only inside the SOLUTION / HIDDEN TESTS regions of source/."""
+    cells = list(source_cells())
+    public_text = "\n".join(REGION.sub("", c.source) for c in cells)
+    public_lines = {line.strip() for line in public_text.splitlines()}
+    lines, names, runs = set(), set(), set()
+    for cell in cells:
+        for m in REGION.finditer(cell.source):
+            body = m.group(2)
+            lines |= {s for s in long_lines(body.splitlines()) if s not in public_lines}
+            region = long_lines(body.splitlines())
+            runs |= {tuple(region[i:i + RUN]) for i in range(len(region) - RUN + 1)
+                     if not set(region[i:i + RUN]) <= public_lines}
+            if m.group(1) == "HIDDEN TESTS":
+                defined = set(DEFINED.findall(body)) | set(IDENT.findall(body))
+                names |= {n for n in defined if len(n) > 3 and not re.search(rf"\b{re.escape(n)}\b", public_text)}
+    return lines, names, runs
+
+
+def texts(path: Path) -> tuple[str, list[str]]:
+    """A file's raw text and its lines as a reader sees them (a notebook: cell sources and outputs)."""
+    raw = path.read_bytes().decode("utf-8", errors="replace")
+    if path.suffix != ".ipynb":
+        return raw, raw.splitlines()
+    nb = nbformat.reads(raw, as_version=4)
+    shown = []
+    for cell in nb.cells:
+        shown += cell.source.splitlines()
+        for out in cell.get("outputs", []):
+            shown += str(out.get("text", "")).splitlines() + str(out.get("data", "")).splitlines()
+    return raw, shown
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("edition") / "student-edition"
+    edition.build(REPO, out)
+    return out
+
+
+def test_the_scan_finds_what_it_looks_for():
+    lines, names, runs = secrets()
+    assert len(lines) > 20 and len(runs) > 20 and any("_hidden" in n for n in names), (len(lines), names)
+
+
+def test_no_answer_and_no_hidden_test_anywhere_in_the_edition(built):
+    lines, names, runs = secrets()
+    files = sorted(p for p in built.rglob("*") if p.is_file())
+    assert len(files) > 20
+    leaks = []
+    for path in files:
+        rel = path.relative_to(built).as_posix()
+        raw, shown = texts(path)
+        leaks += [f"{rel}: {m}" for m in MARKERS if m in raw]
+        if rel.startswith("release/"):
+            leaks += [f"{rel}: {line.strip()}" for line in shown if line.strip() in lines]
+        found = long_lines(shown)
+        leaks += [f"{rel}: {' / '.join(found[i:i + RUN])}" for i in range(len(found) - RUN + 1)
+                  if tuple(found[i:i + RUN]) in runs]
+        leaks += [f"{rel}: 名字 {n}" for n in names if re.search(rf"\b{re.escape(n)}\b", raw)]
+    assert leaks == [], "学生版泄露了答案或隐藏测试：\n" + "\n".join(leaks[:30])
+
+
+def test_no_instructor_only_path(built):
+    rels = [p.relative_to(built).as_posix() for p in built.rglob("*")]
+    bad = [r for r in rels if {"source", "solutions", "submitted", "autograded", "feedback"} & set(r.split("/"))
+           or r.endswith(("gradebook.db", "nbgrader_config.py")) or "rnnlab/grading" in r]
+    assert bad == []
+    py = "\n".join(p.read_text(encoding="utf-8") for p in (built / "src").rglob("*.py"))
+    assert not re.search(r"^\s*(from|import)\s+(rnnlab\.grading|nbgrader)\b", py, re.M)
+
+
+def test_the_edition_holds_the_course_and_the_two_commands(built):
+    assert sorted(p.name for p in (built / "notebooks").glob("*.ipynb")) == sorted(chapters.lectures())
+    for aid in chapters.assignments():
+        rel = f"release/{aid}/{aid}.ipynb"
+        assert (built / rel).read_bytes() == (REPO / rel).read_bytes(), rel
+    for rel in ("environment.yml", "apt.txt", "constraints.txt", edition.LOCALE_SETTINGS):
+        assert (built / rel).read_bytes() == (REPO / rel).read_bytes(), f"{rel} 应与教师仓库相同（同一份固定版本）"
+    makefile = (built / "Makefile").read_text()
+    assert re.search(r"^lab: env$", makefile, re.M) and re.search(r"^test: env$", makefile, re.M)
+    assert "torch==2.13.0" in makefile and "cp $(LOCALE_SETTINGS) $(VENV)/$(LOCALE_SETTINGS)" in makefile
+    readme = (built / "README.md").read_text()
+    assert "mybinder.org/v2/gh/" in readme and "/student?urlpath=lab/tree/notebooks/00_overview.ipynb" in readme
+    assert "make lab" in readme and "make test" in readme and "提交" in readme
+    assert chapters.course_map("") in readme
+    assert (built / "tests" / "test_course.py").is_file()
+
+
+def test_pins_are_the_instructors_minus_nbgrader(built):
+    mine = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    theirs = tomllib.loads((built / "pyproject.toml").read_text())
+    assert theirs["project"]["dependencies"] == [d for d in mine["dependencies"] if not d.startswith("nbgrader")]
+    assert set(theirs["project"]["optional-dependencies"]["test"]) <= set(mine["optional-dependencies"]["test"])
+    assert theirs["tool"]["setuptools"]["data-files"] == \
+        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+
+
+def test_the_builder_refuses_to_replace_a_folder_it_did_not_make(tmp_path):
+    (tmp_path / "notes.txt").write_text("别删我")
+    with pytest.raises(cli.CourseError, match="不覆盖"):
+        edition.build(REPO, tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "别删我"
+    with pytest.raises(cli.CourseError, match="课程目录本身"):
+        edition.build(REPO, REPO)
+
+
+def test_the_builders_own_guard_sees_a_planted_leak(built, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    assert edition.problems(copy) == []
+    (copy / "release" / "x.py").write_text("### BEGIN HIDDEN TESTS\n")
+    (copy / "source").mkdir()
+    (copy / "source" / "a.ipynb").write_text("{}")
+    assert len(edition.problems(copy)) == 2
+
+
+@pytest.mark.e2e  # starts kernels for every lecture and assignment (about 30 s)
+def test_the_editions_own_make_test_passes(built, tmp_path):
+    """On a clean copy of the edition (no .venv, no build files), the student's `make test` passes.
+
+    Its venv is made here rather than by `make` (which would download ~1.5 GB): a fresh venv whose
+    only path to third-party packages is a plain .pth line to this environment's site-packages (so
+    torch, jupyter and pytest are the pinned ones, while this repository's editable rnnlab, itself a
+    .pth file there, is not processed) and an editable install of the edition's own package made
+    by pip from the edition's pyproject.toml. So this proves: the edition's pyproject installs; its
+    Makefile's `test` target runs its suite; every lecture and every released assignment runs top
+    to bottom with only the edition's rnnlab, without rnnlab.grading (nbgrader is importable here, as it
+    is in this environment, but no notebook imports it: test_no_instructor_only_path); the visible checks
+    fail with Chinese messages on the blank release and the kernel survives.
+    """
+    require("学生版的 make test", None if shutil.which("make") else "没有 make")
+    copy = tmp_path / "clean"
+    shutil.copytree(built, copy)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    vpy = venv / "bin" / "python"
+    site = Path(subprocess.run([str(vpy), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    (site / "_parent_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(vpy), "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--no-index", "-e", str(copy)], check=True, capture_output=True)
+    where = subprocess.run([str(vpy), "-c", "import importlib.util as u, rnnlab; print(rnnlab.__file__); "
+                            "print(u.find_spec('rnnlab.grading'))"],
+                           check=True, capture_output=True, text=True).stdout.split("\n")
+    assert Path(where[0]).is_relative_to(copy), f"内核用的不是学生版的 rnnlab：{where[0]}"
+    assert where[1] == "None", "学生版的环境里不该有 rnnlab.grading"
+    (venv / ".rnnlab-installed").touch()  # the Makefile's stamp: the venv is ready
+
+    proc = subprocess.run(["make", "--no-print-directory", "-C", str(copy), "test", f"VENV={venv}"], capture_output=True, text=True,
+                          timeout=900)
+    tail = (proc.stdout + proc.stderr)[-4000:]
+    assert proc.returncode == 0, tail
+    summary = [line for line in proc.stdout.splitlines() if re.match(r"=+ .* in [\d.]+s", line)][-1]
+    assert re.search(r"\d+ passed", summary) and not re.search(r"failed|skipped|error", summary), tail
+    n = len(chapters.lectures()) + len(chapters.assignments()) + 1
+    assert f"{n} passed" in summary, tail
+
+
+# ------------------------------------------------------------------ --branch
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_branch_mode_commits_the_edition_without_touching_the_working_tree(tmp_path, capsys):
+    clone = tmp_path / "course"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    before = (git(clone, "rev-parse", "HEAD"), git(clone, "symbolic-ref", "HEAD"), git(clone, "status", "--porcelain"),
+              (clone / ".git" / "index").read_bytes())
+
+    assert cli.main(["--course-dir", str(clone), "student-edition", "--branch", "student"]) == 0
+    assert "student" in capsys.readouterr().out
+    after = (git(clone, "rev-parse", "HEAD"), git(clone, "symbolic-ref", "HEAD"), git(clone, "status", "--porcelain"),
+             (clone / ".git" / "index").read_bytes())
+    assert after == before, "生成学生版分支改动了教师的工作区、暂存区或当前分支"
+
+    out = clone / "build" / "student-edition"
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert git(clone, "ls-tree", "-r", "--name-only", "student").splitlines() == files
+    first = git(clone, "rev-parse", "student")
+    assert git(clone, "rev-list", "student").splitlines() == [first], "学生分支不能带上教师仓库的历史"
+    assert subprocess.run(["git", "-C", str(clone), "merge-base", "HEAD", "student"]).returncode != 0
+
+    # Again without changes: no new commit. After a change: a new commit on top of the first.
+    assert cli.main(["--course-dir", str(clone), "student-edition", "--branch", "student"]) == 0
+    assert git(clone, "rev-parse", "student") == first
+    readme = clone / "README.md"
+    readme.write_text(readme.read_text().replace("rnnlab-zh/rnnlab-course", "someone/course-2026"))
+    assert cli.main(["--course-dir", str(clone), "student-edition", "--branch", "student"]) == 0
+    assert git(clone, "rev-list", "student").splitlines()[1:] == [first]
+    assert "someone/course-2026/student?" in git(clone, "show", "student:README.md")

@@ -390,7 +390,7 @@ class Notebook:
         def ready():
             nonlocal last
             s = last = nb.state()
-            if s.get("dialog") and "Select Kernel" in s["dialog"]:
+            if s.get("dialog") and ("Select Kernel" in s["dialog"] or "选择内核" in s["dialog"]):
                 # A notebook without kernel metadata: take the default (python3).
                 page.locator(".jp-Dialog .jp-mod-accept").click()
                 return False

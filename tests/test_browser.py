@@ -168,6 +168,26 @@ def test_lecture_runs_in_jupyterlab(path, lab, page):
         assert page.console_errors == [], f"页面里有未捕获的 JavaScript 错误：{page.console_errors}"
 
 
+# ------------------------------------------------------------------ 1b. JupyterLab speaks Chinese
+
+ZH_MENUS = ["文件", "编辑", "查看", "运行", "内核", "标签页", "设置", "帮助"]
+
+
+def test_jupyterlab_menus_are_in_chinese(lab, page):
+    """The zh_CN language pack is selected the way `make lab` selects it: the settings override in
+    {sys.prefix}/share/jupyter/lab/settings/overrides.d/ (copied there by the Makefile, installed by
+    pip on Binder and conda), which this environment's server reads. The lectures above ran under it."""
+    override = Path(sys.prefix) / "share/jupyter/lab/settings/overrides.d/rnnlab.json"
+    assert override.is_file(), f"没有 {override}：运行 make env（它会把中文界面的设置复制进虚拟环境）"
+    with shot_on_failure(page, "menus-zh"):
+        page.goto(f"{lab.url}/lab?reset&token={lab.token}", wait_until="domcontentloaded")
+        labels = page.locator("#jp-menu-panel .lm-MenuBar-itemLabel")
+        labels.first.wait_for()
+        wait_for(lambda: labels.first.inner_text() != "File", 10, "菜单栏换成中文")
+        got = labels.all_inner_texts()
+        assert [m for m in got if m in ZH_MENUS] == ZH_MENUS, f"菜单栏不是中文：{got}"
+
+
 # ------------------------------------------------------------------ 2. the module explorer
 
 _READ_EXPLORER = r"""

@@ -253,8 +253,6 @@ def test_param_shapes_correct_styles_pass():
     ("no_error", "应当 raise ValueError"),
     ("assert_error", "实际抛出的是 AssertionError"),
     ("bare_error", "抛出了 ValueError，但没有说明"),
-    ("builds_module", checks.NO_BUILD),
-    ("shape_model", checks.NO_BUILD),
 ])
 def test_each_param_shapes_mistake_gets_its_hint(mistake, expected):
     assert expected in hint_for(checks.check_recurrent_param_shapes, shapes_with(**{mistake: True}))
@@ -271,18 +269,11 @@ def test_param_shapes_hints_never_reveal_torchs_shapes():
                     assert str(shape) not in rest.replace(wrong, "")
 
 
-def test_param_shapes_refusals_leave_nothing_patched():
-    hint_for(checks.check_recurrent_param_shapes, shapes_with(builds_module=True))
-    assert nn.LSTM(2, 3).weight_hh_l0.shape == (12, 3)
-    assert shapes.describe(shapes.Config(module="GRU", input_size=2, hidden_size=3)).param_dict()
-    assert oracles.param_shapes("RNN", 2, 3)["weight_ih_l0"] == (3, 2)
-
-    def swallows(*a, **k):  # catches the refusal and falls back: still refused
-        try:
-            return param_shapes(*a, **k, builds_module=True)
-        except Exception:
-            return param_shapes(*a, **k)
-    assert checks.NO_BUILD in hint_for(checks.check_recurrent_param_shapes, swallows)
+def test_reading_torch_or_the_shape_model_is_a_correct_style():
+    """Asking torch (a meta-device module) or the course's shape model gives torch's answer: full marks."""
+    assert "通过" in checks.check_recurrent_param_shapes(shapes_with(builds_module=True))
+    assert "通过" in checks.check_recurrent_param_shapes(shapes_with(shape_model=True))
+    assert "通过" in checks.check_recurrent_num_params(count_with(builds_module=True))
 
 
 def test_param_shapes_cases_try_every_setting():
@@ -323,7 +314,6 @@ def test_num_params_correct_styles_pass():
     ("as_numpy", "请返回 Python 的 int"),
     ("as_tensor", "返回的是张量"),
     ("no_error", "应当 raise ValueError"),
-    ("builds_module", checks.NO_BUILD),
 ])
 def test_each_num_params_mistake_gets_its_hint(mistake, expected):
     assert expected in hint_for(checks.check_recurrent_num_params, count_with(**{mistake: True}))

@@ -94,6 +94,13 @@ def manual_bidirectional_rnn(rnn, x):
 '''
 
 CORRECT = {
+    # Asking torch (a module on the meta device) is a correct style, as in chapter 1.
+    "shapes_read_from_a_meta_module": {"recurrent_param_shapes": '''\
+def recurrent_param_shapes(mode, input_size, hidden_size, num_layers=1, bidirectional=False, proj_size=0):
+    kw = {"proj_size": proj_size} if proj_size else {}
+    m = getattr(nn, mode)(input_size, hidden_size, num_layers, bidirectional=bidirectional, device="meta", **kw)
+    return {n: tuple(p.shape) for n, p in m.named_parameters()}
+'''},
     "loops_dicts_f_linear": {
         "recurrent_param_shapes": SHAPES,
         "recurrent_num_params": COUNT,
@@ -342,12 +349,6 @@ WRONG = {
     "shapes_assert_instead_of_value_error": ("recurrent_param_shapes", _edit(
         SHAPES, '    if proj_size > 0 and mode != "LSTM":\n        raise ValueError("proj_size 只有 LSTM 支持")\n',
         '    assert proj_size == 0 or mode == "LSTM", "proj_size 只有 LSTM 支持"\n'), True),
-    "shapes_reads_a_meta_module": ("recurrent_param_shapes", '''\
-def recurrent_param_shapes(mode, input_size, hidden_size, num_layers=1, bidirectional=False, proj_size=0):
-    kw = {"proj_size": proj_size} if proj_size else {}
-    m = getattr(nn, mode)(input_size, hidden_size, num_layers, bidirectional=bidirectional, device="meta", **kw)
-    return {n: tuple(p.shape) for n, p in m.named_parameters()}
-''', True),
     "shapes_at_most_three_layers": ("recurrent_param_shapes", _edit(
         SHAPES, "    for k in range(num_layers):\n", "    for k in range(min(num_layers, 3)):\n"), False),
 

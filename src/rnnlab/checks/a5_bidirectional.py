@@ -11,10 +11,10 @@ holds the forward parameters, h_n regrouped by direction, torch's output read at
 step...), so no formula of the exercise is written here. A result that matches no variant
 gets a generic message, never a guessed diagnosis.
 
-While the two parameter functions run, building a recurrent module (or cell) and the
-course's shape model refuse to run: the exercise is the derivation, not reading
-named_parameters(). The student's `manual_bidirectional_rnn` receives a copy of the nn.RNN
-whose forward refuses to run, and torch's fused sequence functions refuse too.
+The parameter functions may be written any way that gives torch's answer (derived by hand,
+or read from a module on the meta device, as in chapter 1: knowing where to ask counts).
+The student's `manual_bidirectional_rnn` receives a copy of the nn.RNN whose forward refuses
+to run, and torch's fused sequence functions refuse too: that exercise is the loop.
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ from rnnlab.checks.core import (  # noqa: F401  (expect_close and CheckFailed: t
     unpack_pair,
 )
 
-NO_BUILD = ("请自己推导：检查时不允许在函数里新建 nn.RNN / nn.LSTM / nn.GRU（或它们的单元）来读取参数，"
-            "也不要调用 rnnlab 的形状模型。用 mode、input_size、hidden_size 等参数直接写出结果。")
 NO_CALL = "不要调用 rnn(...)：请用它的参数自己写两个方向的循环。"
 NO_FUSED = "不要调用 torch.rnn_tanh / torch.rnn_relu（nn.RNN 内部的融合实现）：请用参数自己写循环。"
 NO_EDIT = "manual_bidirectional_rnn 修改了 rnn 的参数：只读取 weight_ih_l{k}、weight_ih_l{k}_reverse 等参数，不要改动它们。"
@@ -77,53 +75,19 @@ def num_params_by_torch(mode, input_size, hidden_size, num_layers=1, bidirection
 
 # ------------------------------------------------------------------ guarded calls
 
-@contextlib.contextmanager
-def _no_module_building(tripped: list):
-    """Building a recurrent module or cell, and the course's shape model, refuse inside the block."""
-    def refuse(*args, **kwargs):
-        tripped.append(NO_BUILD)
-        fail(NO_BUILD)
-
-    targets = [(nn.RNNBase, "__init__"), (nn.RNNCellBase, "__init__")]
-    targets += [(_shape_model, n) for n in ("parameter_shapes", "describe", "torch_shapes")]
-    targets += [(oracles, "param_shapes")]
-    saved = [(obj, name, obj.__dict__[name]) for obj, name in targets]
-    try:
-        for obj, name, _ in saved:
-            setattr(obj, name, refuse)
-        yield
-    finally:
-        for obj, name, value in saved:
-            setattr(obj, name, value)
-
-
 def run_param_fn(fn, name: str, *args, **kwargs):
-    """Call recurrent_param_shapes / recurrent_num_params with module building refused."""
+    """Call recurrent_param_shapes / recurrent_num_params (torch's errors get their Chinese hint)."""
     __tracebackhide__ = True
-    tripped: list = []
-    try:
-        with _no_module_building(tripped):
-            result = call(fn, name, *args, **kwargs)
-    except CheckFailed:
-        if tripped:
-            fail(tripped[0])
-        raise
-    if tripped:  # the student's code caught our refusal and went on
-        fail(tripped[0])
-    return result
+    return call(fn, name, *args, **kwargs)
 
 
 def expect_value_error(fn, name: str, label: str, mode: str, *args, **kwargs) -> None:
     """`fn(mode, *args, **kwargs)` (proj_size > 0 for a mode that is not LSTM) must raise ValueError."""
     __tracebackhide__ = True
-    tripped: list = []
     message = None
     try:
-        with _no_module_building(tripped):
-            result = fn(mode, *args, **kwargs)
+        result = fn(mode, *args, **kwargs)
     except ValueError as e:
-        if tripped:
-            fail(tripped[0])
         if not str(e).strip():
             fail(f"{label}：抛出了 ValueError，但没有说明。请附上一句中文说明，"
                  "例如 raise ValueError(\"proj_size 只有 LSTM 支持\")。")
@@ -131,14 +95,10 @@ def expect_value_error(fn, name: str, label: str, mode: str, *args, **kwargs) ->
     except NotImplementedError:
         message = f"{name} 还没有实现（仍在 raise NotImplementedError）。"
     except Exception as e:  # noqa: BLE001  (any other error of the student's code)
-        if tripped:
-            fail(tripped[0])
         first = str(e).strip().splitlines()
         message = (f"{label}：应当 raise ValueError，实际抛出的是 {type(e).__name__}"
                    + (f"：{first[0]}" if first else "") + "。proj_size 用错了地方是参数的值不对，用 ValueError。")
     else:
-        if tripped:
-            fail(tripped[0])
         message = (f"{label}：proj_size 只有 LSTM 支持，mode=\"{mode}\" 且 proj_size > 0 时应当 "
                    f"raise ValueError（附上中文说明），而你的函数返回了 {describe(result)}。")
     fail(message)

@@ -3,13 +3,14 @@
 Everything here applies to `nbgrader autograde` run from the CLI and from formgrader.
 """
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
-    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, GetGrades, IgnorePattern, LimitOutput,
     OverwriteKernelspec, SaveAutoGrades,
 )
 
 from rnnlab.grading import feedback
+from rnnlab.grading.feedback_filter import FeedbackFilter
 from rnnlab.grading.hooks import pre_convert_hook
 from rnnlab.grading.preprocessors import GuardedExecute, RemoveEscapeLinks, ReportIncidents, RestoreCells
 
@@ -59,3 +60,8 @@ c.SandboxedKernelManager.cpu_limit_seconds = 600
 # from formgrader alike: formgrader always asks for the template named "feedback", so ours
 # carries that name and its folder comes first.
 c.HTMLExporter.extra_template_basedirs = feedback.template_basedirs()
+# What feedback may show (rnnlab/grading/feedback_filter.py): hidden tests and any reference
+# solution replaced by a placeholder, errors cut to their name and (Chinese) message, no
+# traceback frames, no absolute paths. Between nbgrader's own two steps: after GetGrades has
+# read the scores, before the page's CSS is gathered. The template loads nothing from the network.
+c.GenerateFeedback.preprocessors = [GetGrades, FeedbackFilter, CSSHTMLHeaderPreprocessor]

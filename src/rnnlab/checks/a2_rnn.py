@@ -16,7 +16,6 @@ nn.RNN.forward) refuse too while it runs: the exercise is the loop.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
+from rnnlab.checks.core import guarded_copy as _guarded_copy, refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close and CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
 )
@@ -168,35 +168,14 @@ def _variants(case: Case):
 
 # ------------------------------------------------------------------ the guarded call
 
-@contextlib.contextmanager
 def _no_fused_rnn(tripped: list):
-    """torch.rnn_tanh / torch.rnn_relu (and torch._VF's) refuse to run inside the block."""
-    def refuse(*args, **kwargs):
-        tripped.append(NO_FUSED)
-        fail(NO_FUSED)
-
-    saved = {name: getattr(torch, name) for name in ("rnn_tanh", "rnn_relu")}
-    try:
-        for name in saved:
-            setattr(torch, name, refuse)
-            setattr(torch._VF, name, refuse)  # an instance attribute shadows the VF lookup
-        yield
-    finally:
-        for name, fn in saved.items():
-            setattr(torch, name, fn)
-            torch._VF.__dict__.pop(name, None)
+    """torch.rnn_tanh/rnn_relu (behind the module torch would use) refuse inside the block."""
+    return refusing(('rnn_tanh', 'rnn_relu'), NO_FUSED, tripped)
 
 
 def guarded_copy(rnn: nn.RNN, tripped: list) -> nn.RNN:
-    """A copy of `rnn` (same parameters, its own tensors) whose forward refuses to run."""
-    twin = copy.deepcopy(rnn)
-
-    def refuse(*args, **kwargs):
-        tripped.append(NO_CALL)
-        fail(NO_CALL)
-
-    twin.forward = refuse
-    return twin
+    """A copy of `rnn` whose forward refuses to run (the student writes the loop)."""
+    return _guarded_copy(rnn, NO_CALL, tripped)
 
 
 def _augment(msg: str, case_label: str, rnn: nn.RNN) -> str:

@@ -19,13 +19,13 @@ Every Chinese message is in HINTS; tests/test_checks_a3_lstm.py feeds each one i
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 
 import torch
 from torch import nn
 
 from rnnlab import oracles
+from rnnlab.checks.core import refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close, CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, check_shape, check_values, close, describe, expect_close, fail,
     is_plain_tensor, max_abs_diff, shape_of, unpack_pair,
@@ -381,23 +381,9 @@ NO_FUSED = ("不要调用 nn.LSTMCell、nn.LSTM 或 torch.lstm_cell（PyTorch �
             "这道题要你用参数亲手写出一步的计算。")
 
 
-@contextlib.contextmanager
 def _no_fused_lstm(tripped: list):
-    """torch.lstm_cell / torch.lstm (and torch._VF's, behind nn.LSTMCell and nn.LSTM) refuse inside the block."""
-    def refuse(*args, **kwargs):
-        tripped.append(NO_FUSED)
-        fail(NO_FUSED)
-
-    saved = {name: getattr(torch, name) for name in ("lstm_cell", "lstm")}
-    try:
-        for name in saved:
-            setattr(torch, name, refuse)
-            setattr(torch._VF, name, refuse)  # an instance attribute shadows the VF lookup
-        yield
-    finally:
-        for name, fn in saved.items():
-            setattr(torch, name, fn)
-            torch._VF.__dict__.pop(name, None)
+    """torch.lstm_cell/lstm (behind the module torch would use) refuse inside the block."""
+    return refusing(('lstm_cell', 'lstm'), NO_FUSED, tripped)
 
 
 STEP_ARGS = ("x_t", "h_prev", "c_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh")

@@ -20,7 +20,6 @@ Every Chinese message is in HINTS; tests/test_checks_a4_gru.py feeds each one it
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
+from rnnlab.checks.core import refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close, CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
 )
@@ -236,23 +236,9 @@ def step_variants(case: StepCase) -> list[tuple[torch.Tensor, str]]:
 
 # ------------------------------------------------------------------ the guarded call
 
-@contextlib.contextmanager
 def _no_fused_gru(tripped: list):
-    """torch.gru_cell / torch.gru (the kernels behind nn.GRUCell and nn.GRU) refuse to run inside the block."""
-    def refuse(*args, **kwargs):
-        tripped.append(HINTS["no_fused"])
-        fail(HINTS["no_fused"])
-
-    saved = {name: getattr(torch, name) for name in ("gru_cell", "gru")}
-    try:
-        for name in saved:
-            setattr(torch, name, refuse)
-            setattr(torch._VF, name, refuse)  # an instance attribute shadows the VF lookup
-        yield
-    finally:
-        for name, fn in saved.items():
-            setattr(torch, name, fn)
-            torch._VF.__dict__.pop(name, None)
+    """torch.gru_cell/gru (behind the module torch would use) refuse inside the block."""
+    return refusing(('gru_cell', 'gru'), HINTS["no_fused"], tripped)
 
 
 _SIZES = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)")

@@ -19,7 +19,6 @@ to run, and torch's fused sequence functions refuse too: that exercise is the lo
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import re
@@ -31,6 +30,7 @@ from torch import nn
 
 from rnnlab import oracles
 from rnnlab import shapes as _shape_model
+from rnnlab.checks.core import guarded_copy as _guarded_copy, refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close and CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
     unpack_pair,
@@ -539,35 +539,14 @@ def _bi_variants(case: BiCase):
                                if not (close(o, want_out) and close(h, want_hn))]
 
 
-@contextlib.contextmanager
 def _no_fused_rnn(tripped: list):
-    """torch.rnn_tanh / torch.rnn_relu (and torch._VF's) refuse to run inside the block."""
-    def refuse(*args, **kwargs):
-        tripped.append(NO_FUSED)
-        fail(NO_FUSED)
-
-    saved = {name: getattr(torch, name) for name in ("rnn_tanh", "rnn_relu")}
-    try:
-        for name in saved:
-            setattr(torch, name, refuse)
-            setattr(torch._VF, name, refuse)  # an instance attribute shadows the VF lookup
-        yield
-    finally:
-        for name, fn in saved.items():
-            setattr(torch, name, fn)
-            torch._VF.__dict__.pop(name, None)
+    """torch.rnn_tanh/rnn_relu (behind the module torch would use) refuse inside the block."""
+    return refusing(('rnn_tanh', 'rnn_relu'), NO_FUSED, tripped)
 
 
 def guarded_copy(rnn: nn.RNN, tripped: list) -> nn.RNN:
-    """A copy of `rnn` (same parameters, its own tensors) whose forward refuses to run."""
-    twin = copy.deepcopy(rnn)
-
-    def refuse(*args, **kwargs):
-        tripped.append(NO_CALL)
-        fail(NO_CALL)
-
-    twin.forward = refuse
-    return twin
+    """A copy of `rnn` whose forward refuses to run (the student writes the loop)."""
+    return _guarded_copy(rnn, NO_CALL, tripped)
 
 
 UPPER_INPUT = ("第 k≥1 层的 weight_ih_l{k}（和 weight_ih_l{k}_reverse）的列数是 2×hidden_size：它的输入是"

@@ -7,6 +7,8 @@ message is what the student sees. The expected values are never printed.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
 import os
 import sys
@@ -252,3 +254,40 @@ def unpack_pair(result, name, pair: str = "(outputs, h_last)"):
         got = describe(result) + (f"（长度 {len(result)}）" if isinstance(result, (tuple, list)) else "")
         fail(f"{name} 应当返回一个二元组 {pair}，实际返回的是 {got}。")
     return result
+
+
+# ---------------------------------------------------------------- "write it yourself" exercises
+
+@contextlib.contextmanager
+def refusing(names: tuple[str, ...], message: str, tripped: list):
+    """torch.<name> (and torch._VF's, which nn.RNN/LSTM/GRU and their cells call) raise `message` inside the block.
+
+    For exercises whose point is the computation torch would do: the student's code may not
+    hand it back to torch. `tripped` records the refusal even when the student catches it.
+    """
+    def refuse(*args, **kwargs):
+        tripped.append(message)
+        fail(message)
+
+    saved = {name: getattr(torch, name) for name in names}
+    try:
+        for name in saved:
+            setattr(torch, name, refuse)
+            setattr(torch._VF, name, refuse)  # an instance attribute shadows the VF lookup
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(torch, name, fn)
+            torch._VF.__dict__.pop(name, None)
+
+
+def guarded_copy(module, message: str, tripped: list):
+    """A copy of `module` (same parameters, its own tensors) whose forward raises `message`."""
+    twin = copy.deepcopy(module)
+
+    def refuse(*args, **kwargs):
+        tripped.append(message)
+        fail(message)
+
+    twin.forward = refuse
+    return twin

@@ -40,8 +40,10 @@ $(STAMP): pyproject.toml constraints.txt $(LOCALE_SETTINGS)
 lab: env
 	$(BIN)/jupyter lab --port=$(PORT) $(ALLOW_ROOT) notebooks/00_overview.ipynb
 
+# Two workers, one test file each at a time (--dist loadfile keeps a file's shared graded class in
+# one worker): the slow files grade, run kernels or drive a browser side by side on 2 cores.
 test: env
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Everything but the end-to-end tests (real nbgrader CLI, real browser): seconds, not minutes.
 test-fast: env

@@ -114,6 +114,8 @@ def _move_before(gid, other):
 #             words the instructor's log must contain for this student, or None)
 CASES = {
     "honest": ({}, None, "full", None),
+    # Importing torch._dynamo makes torch wrap torch.manual_seed itself: restored, but no incident.
+    "honest_imports_dynamo": ({}, _append_to_answer("rnn_cell_param_shapes", "import torch._dynamo"), "full", None),
     "infinite_loop": ({}, _append_to_answer("rnn_cell_step", "while True:\n    pass"), "full", "超过时间限制"),
     "sys_exit": ({}, _append_to_answer("rnn_cell_step", "import sys\nsys.exit()"), "full", "sys.exit"),
     "dying_kernel": ({}, _append_to_answer("run_rnn_cell", "import os\nos._exit(1)"), RUN_TESTS, "内核退出"),
@@ -225,7 +227,7 @@ def test_huge_output_is_capped_in_the_graded_notebook(graded):
 def test_honest_students_have_no_incident(graded):
     course, _, _, _ = graded
     logged = [json.loads(l) for l in (course / "grading_incidents.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert not [e for e in logged if e["student"] == "honest"]
+    assert not [e for e in logged if e["student"] in ("honest", "honest_imports_dynamo")]
 
 
 @pytest.mark.parametrize("sid", ["honest", "dying_kernel", "patched_comparisons", "empty_notebook"])

@@ -68,6 +68,17 @@ def _make_guard():
         setattr, delattr, getattr, dict.items, sorted, set, vars)
     _errors = (AttributeError, TypeError)
 
+    _str, _startswith = str, str.startswith
+
+    def torch_rewrapped(now, old) -> bool:
+        """torch wrapping its own function (importing torch._dynamo wraps torch.manual_seed): no student did it.
+
+        Restored all the same; only the instructor's log line is left out.
+        """
+        module = _getattr(now, "__module__", None)
+        return (_getattr(now, "__wrapped__", None) is old and module.__class__ is _str
+                and _startswith(module, "torch"))
+
     def restore() -> str:
         changed = []
         for n, m in _items(snap_sys_modules):
@@ -78,8 +89,10 @@ def _make_guard():
             d = _vars(m)
             for k, v in _items(saved):
                 if d.get(k, saved) is not v:
+                    now = d.get(k, saved)
                     d[k] = v
-                    changed.append(f"{m.__name__}.{k}")
+                    if not torch_rewrapped(now, v):
+                        changed.append(f"{m.__name__}.{k}")
         for c, saved in _items(snap_classes):
             d = _vars(c)
             for k in [k for k in d if k not in saved]:

@@ -98,8 +98,30 @@ def cmd_collect(course: Path, args) -> str:
     return "\n".join(lines)
 
 
+def ensure_gradebook(course: Path, aid: str) -> None:
+    """On a fresh clone gradebook.db (git-ignored) lacks the assignment: create its entries from source/.
+
+    Runs `nbgrader generate_assignment` as `regenerate` does, but writes the release copy into a
+    temporary folder, so the committed release/ is not touched.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    db = course / "gradebook.db"
+    if db.is_file():
+        with Gradebook(f"sqlite:///{db}") as gb:
+            try:
+                if gb.find_assignment(aid).notebooks:
+                    return
+            except MissingEntry:
+                pass
+    with tempfile.TemporaryDirectory() as tmp:
+        run_nbgrader(course, "generate_assignment", aid, "--force", f"--CourseDirectory.release_directory={tmp}")
+    print(f"成绩册里还没有作业 {aid}：已按 source/{aid}/ 建好它的题目和分值（即 nbgrader generate_assignment）。")
+
+
 def cmd_autograde(course: Path, args) -> str:
     aid = _known_assignment(course, args.assignment)
+    ensure_gradebook(course, aid)
     if not (course / "submitted").is_dir():
         raise CourseError("submitted/ 下还没有任何提交：先运行 collect。")
     try:

@@ -139,10 +139,11 @@ def test_export_writes_every_student(graded, tmp_path):
     course, _ = graded
     dest = tmp_path / "成绩.csv"
     ok(cli(course, "export", str(dest)))
-    # One row per student and assignment: read this assignment's rows.
-    rows = {r["student_id"]: r for r in csv.DictReader(dest.open(encoding="utf-8")) if r["assignment"] == AID}
-    assert set(rows) == {"s001", "s002", "s003"}
-    assert float(rows["s001"]["score"]) == 12.0 and float(rows["s002"]["score"]) == 0.0
+    # One row per student (UTF-8 with BOM, Chinese headers), this assignment's total last.
+    rows = {r["学号"]: r for r in csv.DictReader(dest.open(encoding="utf-8-sig"))}
+    assert set(rows) == {"s001", "s002", "s003"} and rows["s001"]["姓名"] == "张三"
+    total = f"{AID} 总分（14分）"
+    assert float(rows["s001"][total]) == 12.0 and float(rows["s002"][total]) == 0.0
 
 
 def test_summary_counts_each_question(graded, tmp_path):

@@ -79,3 +79,61 @@ def test_gradebook_entries_are_created_once(graded):
     before = (course / "gradebook.db").stat().st_mtime_ns
     ensure_gradebook(course, AID)  # already there: nothing run, nothing written
     assert (course / "gradebook.db").stat().st_mtime_ns == before
+
+
+def read_csv(path):
+    import csv
+
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "Excel on Chinese Windows needs the BOM to read UTF-8"
+    return list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+
+
+def test_export_opens_in_excel_one_row_per_student(graded, quick_cli, tmp_path):
+    course, _, _ = graded
+    dest = tmp_path / "成绩.csv"
+    proc = quick_cli(course, "export", str(dest))
+    assert proc.returncode == 0 and "4 名学生" in proc.stdout and "1 名学生有作业“未提交”" in proc.stdout
+    header, *rows = read_csv(dest)
+    assert header[:2] == ["学号", "姓名"] and header[-1] == f"{AID} 总分（14分）"
+    parts = header[2:-1]
+    # One column per graded cell, in the notebook's order, each with its points.
+    assert parts[0].startswith(f"{AID}·") and f"{AID}·written_square（2分）" in parts
+    assert f"{AID}·test_rnn_cell_step_visible（2分）" in parts
+    assert [r[:2] for r in rows] == [list(s) for s in ROSTER]  # sorted by 学号, compound surname whole
+    by_id = {r[0]: dict(zip(header, r)) for r in rows}
+    assert by_id["2023001"][header[-1]] == "12" and by_id["2023001"][f"{AID}·written_square（2分）"] == "待评"
+    assert set(by_id["2023003"].values()) == {"2023003", "司马光", "未提交"}
+    assert by_id["2023004"][f"{AID}·test_rnn_cell_step_visible（2分）"] == "0"
+    # The per-part columns add up to the total wherever nothing waits for a human.
+    for r in rows:
+        scores = r[2:-1]
+        if "待评" not in scores and "未提交" not in scores:
+            assert sum(map(float, scores)) == float(r[-1])
+
+
+@pytest.mark.parametrize("where, words", [
+    ("没有这个文件夹/成绩.csv", "不存在"),
+    (".", "是一个文件夹"),
+])
+def test_export_to_a_bad_place_says_so_and_keeps_the_old_file(graded, quick_cli, tmp_path, where, words):
+    course, _, _ = graded
+    proc = quick_cli(course, "export", str(tmp_path / where))
+    assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_export_while_excel_holds_the_file_keeps_the_old_file(graded, quick_cli, monkeypatch, tmp_path):
+    import os
+
+    course, _, _ = graded
+    dest = tmp_path / "成绩.csv"
+    dest.write_text("上一次的成绩\n", encoding="utf-8")
+
+    def locked(src, dst):  # what Windows says while Excel has the file open
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", locked)
+    proc = quick_cli(course, "export", str(dest))
+    assert proc.returncode == 2 and "Excel" in proc.stderr and "Traceback" not in proc.stderr
+    assert dest.read_text(encoding="utf-8") == "上一次的成绩\n"
+    assert list(tmp_path.iterdir()) == [dest]  # no temporary file left behind

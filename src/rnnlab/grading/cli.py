@@ -163,9 +163,21 @@ def cmd_feedback(course: Path, args) -> str:
 
 
 def cmd_export(course: Path, args) -> str:
-    dest = Path(args.to).resolve()
-    run_nbgrader(course, "export", f"--CsvExportPlugin.to={dest}")
-    return f"成绩已导出到 {dest}"
+    from rnnlab.grading.summary import NOT_SUBMITTED, PENDING, grade_table, write_table
+
+    dest = Path(args.to)
+    dest = (dest if dest.is_absolute() else Path.cwd() / dest).resolve()
+    header, rows = grade_table(course, args.assignment or None)
+    write_table(header, rows, dest)
+    missing = sum(NOT_SUBMITTED in r for r in rows)
+    pending = sum(PENDING in r for r in rows)
+    lines = [f"成绩已导出到 {dest}：{len(rows)} 名学生，{len(header) - 2} 列成绩"
+             f"（UTF-8 带 BOM，Excel 可直接打开）。"]
+    if missing:
+        lines.append(f"{missing} 名学生有作业“{NOT_SUBMITTED}”。")
+    if pending:
+        lines.append(f"{pending} 名学生有简答题“{PENDING}”（人工评分后再导出一次）。")
+    return "\n".join(lines)
 
 
 def cmd_summary(course: Path, args) -> str:
@@ -206,8 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--student", default=None)
     s = sub.add_parser("feedback", help="生成中文反馈（HTML）")
     s.add_argument("assignment")
-    s = sub.add_parser("export", help="导出成绩 CSV")
-    s.add_argument("to", nargs="?", default="grades.csv")
+    s = sub.add_parser("export", help="导出成绩 CSV（Excel 可直接打开：每个学生一行，每道题一列）")
+    s.add_argument("to", nargs="?", default="成绩.csv", help="保存到哪个文件（默认 成绩.csv）")
+    s.add_argument("--assignment", action="append", default=None, metavar="作业编号",
+                   help="只导出这个作业（可写多次；默认导出所有已批改的作业）")
     s = sub.add_parser("summary", help="全班每道题的得分情况")
     s.add_argument("assignment")
     s.add_argument("--csv", default=None)

@@ -16,6 +16,7 @@ Every failure is one Chinese sentence on stderr and exit code 2, never a traceba
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -119,40 +120,110 @@ def ensure_gradebook(course: Path, aid: str) -> None:
     print(f"成绩册里还没有作业 {aid}：已按 source/{aid}/ 建好它的题目和分值（即 nbgrader generate_assignment）。")
 
 
-def cmd_autograde(course: Path, args) -> str:
-    aid = _known_assignment(course, args.assignment)
-    ensure_gradebook(course, aid)
+def _autograde_pairs(course: Path, args) -> list[tuple[str, str]]:
+    """The (assignment, student) pairs to grade: every submission, or the students named."""
+    from rnnlab.grading.parallel import submitted_students
+
+    if args.all:
+        aids = assignment_ids(course)
+    elif args.assignment:
+        aids = [_known_assignment(course, a) for a in dict.fromkeys(args.assignment)]
+    else:
+        raise CourseError("请给出要批改的作业编号（如 autograde a1_rnncell），或用 --all 批改全部作业。")
+    for aid in aids:
+        ensure_gradebook(course, aid)
     if not (course / "submitted").is_dir():
         raise CourseError("submitted/ 下还没有任何提交：先运行 collect。")
+    pairs = []
+    for aid in aids:
+        have = submitted_students(course, aid)
+        if args.student:
+            if len(aids) == 1:
+                lost = [s for s in args.student if s not in have]
+                if lost:
+                    raise CourseError(f"这些学生没有提交 {aid}（submitted/<学号>/{aid}/ 不存在）：{lost}")
+            have = [s for s in dict.fromkeys(args.student) if s in have]
+        pairs += [(aid, s) for s in have]
+    if not pairs:
+        raise CourseError(f"submitted/ 下没有{'这些学生的' if args.student else ''}提交：{'、'.join(aids)}。")
+    return pairs
+
+
+def _names(jobs) -> str:
+    """'a1_rnncell：s003、s004；a2_rnn：s001' (at most 20 names per assignment)."""
+    by_aid: dict[str, list[str]] = {}
+    for j in jobs:
+        by_aid.setdefault(j.aid, []).append(j.student)
+    return "；".join(f"{aid}：{'、'.join(s[:20])}{f' 等 {len(s)} 名' if len(s) > 20 else ''}"
+                    for aid, s in by_aid.items())
+
+
+def _again(jobs) -> str:
+    by_aid: dict[str, list[str]] = {}
+    for j in jobs:
+        by_aid.setdefault(j.aid, []).append(j.student)
+    return "；".join(f"python -m rnnlab.grading autograde {aid} " + " ".join(f"--student {s}" for s in students)
+                    if len(students) <= 10 else f"python -m rnnlab.grading autograde {aid}"
+                    for aid, students in by_aid.items())
+
+
+def cmd_autograde(course: Path, args) -> str:
+    from nbgrader.api import MissingEntry
+
+    from rnnlab.grading import parallel
+
+    parallel.wait_for_locks()  # this process's gradebook reads wait for the workers' writes
+    pairs = _autograde_pairs(course, args)
+    workers = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise CourseError("--jobs 至少是 1（同时批改的份数）。")
     try:
         sandbox.preflight(course)
     except sandbox.SandboxUnavailable as e:
         raise CourseError(str(e)) from None
-    extra = ["--student", args.student] if args.student else []
-    proc = run_nbgrader(course, "autograde", aid, "--force", *extra, check=False)
-    from nbgrader.api import Gradebook, MissingEntry
+    # One nbgrader process per submission, `workers` at a time; each worker's log is printed
+    # when it finishes, then the table below (parallel.py says why the gradebook stays whole).
+    result = parallel.grade(course, pairs, min(workers, len(pairs)))
 
+    aids = list(dict.fromkeys(aid for aid, _ in pairs))
     lines = []
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        a = gb.find_assignment(aid)
-        for sub in sorted(a.submissions, key=lambda s: s.student.id):
-            if args.student and sub.student.id != args.student:
-                continue
-            try:
-                lines.append(f"{sub.student.id:<16} {sub.score:>6.2f} / {sub.max_score:<6g}"
-                             + ("（简答题待人工评分）" if sub.needs_manual_grade else ""))
-            except MissingEntry:
-                continue
-    notes = {}
-    for e in incidents.read(course, aid):
-        notes.setdefault(e["student"], []).append(e["what"])
-    for i, line in enumerate(lines):
-        sid = line.split()[0]
-        if sid in notes:
-            lines[i] += f"  ← {len(notes[sid])} 条情况记录，见上方 [rnnlab] 日志"
-    if proc.returncode != 0:
+    with parallel.gradebook(course) as gb:
+        for aid in aids:
+            if len(aids) > 1:
+                lines.append(f"【{aid}】")
+            notes = {}
+            for e in incidents.read(course, aid):
+                notes.setdefault(e["student"], []).append(e["what"])
+            for job in sorted((j for j in result.jobs if j.aid == aid), key=lambda j: j.student):
+                sid = job.student
+                if job.status in ("killed", "interrupted", "waiting"):
+                    if job.status != "waiting":
+                        lines.append(f"{sid:<16} {'未批改':>6}（{parallel.STATUS_TEXT[job.status]}）")
+                    continue
+                try:
+                    sub = gb.find_submission(aid, sid)
+                    line = (f"{sid:<16} {sub.score:>6.2f} / {sub.max_score:<6g}"
+                            + ("（简答题待人工评分）" if sub.needs_manual_grade else ""))
+                except MissingEntry:
+                    continue
+                if sid in notes:
+                    line += f"  ← {len(notes[sid])} 条情况记录，见上方 [rnnlab] 日志"
+                lines.append(line)
+    if result.having("error"):
         lines.append("nbgrader 报告了错误（见上方日志）；已批改的成绩已保存。")
-    return (proc.stdout + proc.stderr) + "\n" + "\n".join(lines)
+    lost = result.having("killed")
+    left = result.having("interrupted", "waiting")
+    if not (lost or left):
+        return "\n".join(lines)
+    done = len(result.having("done", "error"))
+    problems = []
+    if lost:
+        problems.append(f"{len(lost)} 份作业的批改进程意外终止，没有成绩：{_names(lost)}。")
+    if left:
+        problems.append(f"批改已中断：还有 {len(left)} 份没有批改：{_names(left)}。")
+    print("\n".join(lines), flush=True)
+    raise CourseError("".join(problems) + f"已批改的 {done} 份成绩都已保存在成绩册中。"
+                      f"补批这些作业：{_again(lost + left)}")
 
 
 def cmd_feedback(course: Path, args) -> str:
@@ -213,9 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("assignment")
     s.add_argument("source")
     s.add_argument("--pattern", default=None, help="识别学号和文件名的正则表达式（nbgrader 的 named_regexp）")
-    s = sub.add_parser("autograde", help="自动批改")
-    s.add_argument("assignment")
-    s.add_argument("--student", default=None)
+    s = sub.add_parser("autograde", help="自动批改（多份同时进行）")
+    s.add_argument("assignment", nargs="*", metavar="作业编号", help="要批改的作业（可写多个）")
+    s.add_argument("--all", action="store_true", help="批改所有作业的全部提交")
+    s.add_argument("--student", action="append", default=None, metavar="学号",
+                   help="只批改这个学生（可写多次）")
+    s.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="同时批改的份数（默认：CPU 核数）；每份仍在自己的沙箱内核里运行")
     s = sub.add_parser("feedback", help="生成中文反馈（HTML）")
     s.add_argument("assignment")
     s = sub.add_parser("export", help="导出成绩 CSV（Excel 可直接打开：每个学生一行，每道题一列）")

@@ -29,12 +29,6 @@ from rnnlab.grading.regenerate import regenerate
 from rnnlab.grading.roster import read_roster, write_nbgrader_csv
 from rnnlab.grading.summary import format_table, summarise, write_csv
 
-# File names as LMS downloads give them, matched against the full path by nbgrader's
-# zip_collect: "<学号>/<任意>.ipynb" (a folder per student) or "<学号>_<任意>.ipynb".
-PATTERN_FOLDERS = r".*/extracted/(?:[^/]+/)*?(?P<student_id>[A-Za-z0-9][A-Za-z0-9.-]*)/(?P<file_id>[^/]+\.ipynb)$"
-PATTERN_PREFIX = r".*/(?P<student_id>[A-Za-z0-9][A-Za-z0-9.-]*)_(?P<file_id>[^/]+\.ipynb)$"
-
-
 def _known_assignment(course: Path, aid: str) -> str:
     if aid not in assignment_ids(course):
         raise CourseError(f"没有作业 {aid!r}；现有的作业：{assignment_ids(course)}")
@@ -65,38 +59,10 @@ def cmd_roster(course: Path, args) -> str:
 
 
 def cmd_collect(course: Path, args) -> str:
+    from rnnlab.grading.collect import collect, roster_of
+
     aid = _known_assignment(course, args.assignment)
-    src = Path(args.source)
-    if not src.exists():
-        raise CourseError(f"找不到 {src}。")
-    if src.is_file() and not zipfile.is_zipfile(src):
-        raise CourseError(f"{src.name} 不是 zip 压缩包；要收一个文件夹，请给出文件夹的路径。")
-    archive = course / "downloaded" / aid / "archive"
-    if archive.exists():
-        shutil.rmtree(archive)
-    archive.mkdir(parents=True)
-    if src.is_dir():
-        shutil.copytree(src, archive / src.name)
-        nested = any(p.parent != src for p in src.rglob("*.ipynb"))
-    else:
-        shutil.copy2(src, archive / src.name)
-        with zipfile.ZipFile(src) as z:
-            nested = any("/" in n.rstrip("/") for n in z.namelist() if n.endswith(".ipynb"))
-    pattern = args.pattern or (PATTERN_FOLDERS if nested else PATTERN_PREFIX)
-    proc = run_nbgrader(course, "zip_collect", aid, "--force",
-                        f"--FileNameCollectorPlugin.named_regexp={pattern}", check=False)
-    if proc.returncode != 0:
-        raise CourseError("收集失败：\n" + "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-8:]))
-    skipped = [l for l in (proc.stdout + proc.stderr).splitlines() if "Skipped" in l]
-    got = sorted(p.parent.parent.name for p in (course / "submitted").glob(f"*/{aid}/*.ipynb"))
-    roster = set(_students(course))
-    unknown = sorted(set(got) - roster) if roster else []
-    lines = [f"已收集 {len(set(got))} 名学生的作业到 submitted/*/{aid}/。"]
-    if skipped:
-        lines.append(f"有 {len(skipped)} 个文件的名字无法识别出学号，已跳过（可用 --pattern 指定文件名规则）。")
-    if unknown:
-        lines.append(f"注意：这些学号不在名单里：{unknown}（批改时会自动加入成绩册）。")
-    return "\n".join(lines)
+    return collect(course, aid, Path(args.source), roster_of(course), args.pattern)
 
 
 def ensure_gradebook(course: Path, aid: str) -> None:
@@ -283,7 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("collect", help="从教学平台下载的 zip 或文件夹收作业")
     s.add_argument("assignment")
     s.add_argument("source")
-    s.add_argument("--pattern", default=None, help="识别学号和文件名的正则表达式（nbgrader 的 named_regexp）")
+    s.add_argument("--pattern", default=None, metavar="正则",
+                   help="认学号的正则表达式，在解压后的相对路径里查找，要有名为 student_id 的组，"
+                        r"例如 '^[^/]*/(?P<student_id>\d{10})[^/]*\.ipynb$'（默认：按名单和常见命名自动认）")
     s = sub.add_parser("autograde", help="自动批改（多份同时进行）")
     s.add_argument("assignment", nargs="*", metavar="作业编号", help="要批改的作业（可写多个）")
     s.add_argument("--all", action="store_true", help="批改所有作业的全部提交")

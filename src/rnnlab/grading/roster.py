@@ -21,6 +21,23 @@ HEADERS = {
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+# Two-character surnames (复姓): 欧阳娜娜 is 欧阳 + 娜娜, not 欧 + 阳娜娜.
+COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 司空 夏侯 令狐 端木 独孤 南宫 西门 "
+    "呼延 轩辕 澹台 公冶 宗政 濮阳 淳于 单于 太叔 申屠 仲孙 钟离 闻人 万俟 赫连 百里 东郭 拓跋 "
+    "第五 谷梁 梁丘 左丘 闾丘 乐正 公羊 羊舌 微生 漆雕 壤驷 巫马 鲜于 亓官 司寇 子车 颛孙 段干 "
+    "东门 公良 南门".split())
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(姓, 名) of a Chinese full name; a name in Latin letters is kept whole as the given name."""
+    name = name.strip()
+    if not name or name.isascii():
+        return "", name
+    n = 2 if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else 1
+    return name[:n], name[n:]
+
+
 def _decode(raw: bytes) -> str:
     for enc in ("utf-8-sig", "gb18030"):  # Excel on Chinese Windows saves GB18030
         try:
@@ -58,8 +75,9 @@ def read_roster(path: Path) -> list[dict]:
             continue
         seen.add(sid)
         name = rec.get("name", "")
-        last = rec.get("last_name") or (name[:1] if name else "")
-        first = rec.get("first_name") or (name[1:] if name else "")
+        surname = split_name(name)[0]
+        last = rec.get("last_name") or surname
+        first = rec.get("first_name") or name[len(surname):]
         students.append({"id": sid, "first_name": first, "last_name": last, "email": rec.get("email", "")})
     if problems:
         raise CourseError("名单有问题，没有导入任何学生：\n  " + "\n  ".join(problems))

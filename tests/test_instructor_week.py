@@ -230,3 +230,12 @@ def test_collect_with_a_bad_pattern_says_so(fresh, quick_cli, tmp_path, pattern,
     course, _, _ = fresh
     proc = quick_cli(course, "collect", AID, str(tmp_path), "--pattern", pattern)
     assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_help_and_usage_errors_are_chinese(fresh, quick_cli):
+    course, _, _ = fresh
+    proc = quick_cli(course, "collect", "-h")
+    assert proc.returncode == 0 and proc.stdout.startswith("用法：") and "显示这段说明并退出" in proc.stdout
+    assert "show this help" not in proc.stdout and "options:" not in proc.stdout and "--pattern" in proc.stdout
+    proc = quick_cli(course, "export", "--no-such-option")
+    assert proc.returncode == 2 and "错误：命令行参数不对" in proc.stderr

@@ -238,8 +238,29 @@ def cmd_student_edition(course: Path, args) -> str:
     return "\n".join(lines)
 
 
+class ChineseFormatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, prefix="用法：" if prefix is None else prefix)
+
+
+class ChineseParser(argparse.ArgumentParser):
+    """argparse with Chinese section titles, -h text and usage errors (sub-commands inherit it)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("add_help", False)
+        kwargs.setdefault("formatter_class", ChineseFormatter)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "参数"
+        self._optionals.title = "选项"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示这段说明并退出")
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"错误：命令行参数不对（{message}）。用 -h 查看说明。\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m rnnlab.grading", description="课程的教师命令（封装 nbgrader）")
+    p = ChineseParser(prog="python -m rnnlab.grading", description="课程的教师命令（封装 nbgrader）")
     p.add_argument("--course-dir", type=Path, default=None, help="课程目录（默认：从当前目录向上查找）")
     sub = p.add_subparsers(dest="command", required=True, metavar="命令")
     s = sub.add_parser("regenerate", help="从 source/ 重新生成 release/ 与 solutions/")
@@ -247,8 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("roster", help="从 CSV 名单导入学生")
     s.add_argument("csv", type=Path)
     s = sub.add_parser("collect", help="从教学平台下载的 zip 或文件夹收作业")
-    s.add_argument("assignment")
-    s.add_argument("source")
+    s.add_argument("assignment", metavar="作业编号")
+    s.add_argument("source", metavar="zip或文件夹", help="教学平台下载的 zip，或放着作业的文件夹")
     s.add_argument("--pattern", default=None, metavar="正则",
                    help="认学号的正则表达式，在解压后的相对路径里查找，要有名为 student_id 的组，"
                         r"例如 '^[^/]*/(?P<student_id>\d{10})[^/]*\.ipynb$'（默认：按名单和常见命名自动认）")

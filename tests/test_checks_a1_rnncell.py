@@ -6,22 +6,17 @@ mistake; a mistake without a hint of its own gets the generic hint of its functi
 
 from __future__ import annotations
 
-import importlib.util
-import re
-from pathlib import Path
 
-import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from rnnlab.checks import a1_rnncell as a1
-from rnnlab.checks.core import CheckFailed, TORCH_HINTS
+from rnnlab.checks.core import TORCH_HINTS
 
 from checktools import hint_for
 
-REPO = Path(__file__).resolve().parents[1]
 HINTS = a1.HINTS
 STEP, RUN, SHAPES = a1.check_rnn_cell_step, a1.check_run_rnn_cell, a1.check_rnn_cell_param_shapes
 
@@ -291,48 +286,4 @@ def test_return_values_that_are_not_tensors():
         *good_run(cell, x, h0))))
 
 
-# ---------------------------------------------------------------- the answers of tests/answers/a1_rnncell.py
-
-def _answers():
-    spec = importlib.util.spec_from_file_location("answers_a1_rnncell", REPO / "tests" / "answers" / "a1_rnncell.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _reference(grade_id: str) -> str:
-    nb = nbformat.read(str(REPO / "source" / "a1_rnncell" / "a1_rnncell.ipynb"), as_version=4)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    return re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION\n", "", cell.source, flags=re.M)
-
-
-ANSWERS = _answers()
-CHECK_OF = {"rnn_cell_step": STEP, "run_rnn_cell": RUN, "rnn_cell_param_shapes": SHAPES}
-
-
-def _functions(answers: dict[str, str]) -> dict:
-    """Every solution cell's function: the answer given, else the reference (run_rnn_cell may call rnn_cell_step)."""
-    ns = {"torch": torch, "nn": nn, "F": F}
-    for gid in CHECK_OF:
-        exec(compile(answers.get(gid, _reference(gid)), f"<answer {gid}>", "exec"), ns)
-    return ns
-
-
-@pytest.mark.parametrize("name", sorted(ANSWERS.CORRECT))
-def test_correct_answers_pass_the_visible_checks(name):
-    ns = _functions(ANSWERS.CORRECT[name])
-    for gid in ANSWERS.CORRECT[name]:
-        assert "通过" in CHECK_OF[gid](ns[gid])
-
-
-@pytest.mark.parametrize("name", sorted(ANSWERS.WRONG))
-def test_the_visible_check_catches_what_it_can_see(name):
-    gid, code, caught = ANSWERS.WRONG[name]
-    assert ANSWERS.TESTS_OF[gid][0].endswith("_visible")
-    check = CHECK_OF[gid]
-    fn = _functions({gid: code})[gid]
-    if caught:
-        with pytest.raises(CheckFailed):
-            check(fn)
-    else:
-        assert "通过" in check(fn)
+# The answer matrix of tests/answers/ against the visible checks: tests/test_checks_answers.py.

@@ -6,12 +6,9 @@ mistake; a mistake without a hint of its own gets the generic hint of its functi
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 import torch
@@ -19,11 +16,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnlab.checks import a3_lstm as a3
-from rnnlab.checks.core import TORCH_HINTS, CheckFailed
+from rnnlab.checks.core import TORCH_HINTS
 
 from checktools import hint_for
 
-REPO = Path(__file__).resolve().parents[1]
 HINTS = a3.HINTS
 SHAPES, COUNT, SPLIT, STEP = (a3.check_lstm_param_shapes, a3.check_lstm_num_params, a3.check_split_lstm_gates,
                               a3.check_lstm_cell_step)
@@ -441,54 +437,4 @@ def test_visible_cases_try_every_setting_of_the_contract():
     assert any(i == 4 * h for _, _, i, h in a3.STEP_CASES) and any(i != 4 * h for _, _, i, h in a3.STEP_CASES)
 
 
-# ---------------------------------------------------------------- the answers of tests/answers/a3_lstm.py
-
-def _answers():
-    spec = importlib.util.spec_from_file_location("answers_a3_lstm", REPO / "tests" / "answers" / "a3_lstm.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _reference(grade_id: str) -> str:
-    nb = nbformat.read(str(REPO / "source" / "a3_lstm" / "a3_lstm.ipynb"), as_version=4)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    return re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION\n", "", cell.source, flags=re.M)
-
-
-ANSWERS = _answers()
-CHECK_OF = {"lstm_param_shapes": SHAPES, "lstm_num_params": COUNT, "split_lstm_gates": SPLIT,
-            "lstm_cell_step": STEP}
-
-
-def _functions(answers: dict[str, str]) -> dict:
-    """Every solution cell's function: the answer given, else the reference."""
-    ns = {"torch": torch, "nn": nn, "F": F}
-    for gid in CHECK_OF:
-        exec(compile(answers.get(gid, _reference(gid)), f"<answer {gid}>", "exec"), ns)
-    return ns
-
-
-def test_the_reference_passes_the_visible_checks():
-    ns = _functions({})
-    for gid, check in CHECK_OF.items():
-        assert "通过" in check(ns[gid])
-
-
-@pytest.mark.parametrize("name", sorted(ANSWERS.CORRECT))
-def test_correct_answers_pass_the_visible_checks(name):
-    ns = _functions(ANSWERS.CORRECT[name])
-    for gid in ANSWERS.CORRECT[name]:
-        assert "通过" in CHECK_OF[gid](ns[gid])
-
-
-@pytest.mark.parametrize("name", sorted(ANSWERS.WRONG))
-def test_the_visible_check_catches_what_it_can_see(name):
-    gid, code, caught = ANSWERS.WRONG[name]
-    assert ANSWERS.TESTS_OF[gid][0].endswith("_visible")
-    fn = _functions({gid: code})[gid]
-    if caught:
-        with pytest.raises(CheckFailed):
-            CHECK_OF[gid](fn)
-    else:
-        assert "通过" in CHECK_OF[gid](fn)
+# The answer matrix of tests/answers/ against the visible checks: tests/test_checks_answers.py.

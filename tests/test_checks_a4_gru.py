@@ -7,11 +7,7 @@ a hint of its own gets the generic hint of its function, never another.
 
 from __future__ import annotations
 
-import importlib.util
-import re
-from pathlib import Path
 
-import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
@@ -22,7 +18,6 @@ from rnnlab.checks.core import TORCH_HINTS, CheckFailed
 
 from checktools import hint_for
 
-REPO = Path(__file__).resolve().parents[1]
 HINTS = a4.HINTS
 STEP, SPLIT, SHAPES = a4.check_gru_cell_step, a4.check_split_gru_gates, a4.check_gru_param_shapes
 
@@ -399,47 +394,4 @@ def test_visible_cases_try_every_variant_of_the_contract():
     assert all(c[0] != c[1] for c in a4.SHAPE_CASES if c[2] > 1)  # tells weight_ih_l1's (3H, H) from (3H, I)
 
 
-# ---------------------------------------------------------------- the answers of tests/answers/a4_gru.py
-
-def _answers():
-    spec = importlib.util.spec_from_file_location("answers_a4_gru", REPO / "tests" / "answers" / "a4_gru.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _reference(grade_id: str) -> str:
-    nb = nbformat.read(str(REPO / "source" / "a4_gru" / "a4_gru.ipynb"), as_version=4)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    return re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION\n", "", cell.source, flags=re.M)
-
-
-ANSWERS = _answers()
-CHECK_OF = {"gru_param_shapes": SHAPES, "split_gru_gates": SPLIT, "gru_cell_step": STEP}
-
-
-def _functions(answers: dict[str, str]) -> dict:
-    """Every solution cell's function: the answer given, else the reference (gru_cell_step may call split_gru_gates)."""
-    ns = {"torch": torch, "nn": nn, "F": F}
-    for gid in CHECK_OF:
-        exec(compile(answers.get(gid, _reference(gid)), f"<answer {gid}>", "exec"), ns)
-    return ns
-
-
-@pytest.mark.parametrize("name", sorted(ANSWERS.CORRECT))
-def test_correct_answers_pass_the_visible_checks(name):
-    ns = _functions(ANSWERS.CORRECT[name])
-    for gid in ANSWERS.CORRECT[name]:
-        assert "通过" in CHECK_OF[gid](ns[gid])
-
-
-@pytest.mark.parametrize("name", sorted(ANSWERS.WRONG))
-def test_the_visible_check_catches_what_it_can_see(name):
-    gid, code, caught = ANSWERS.WRONG[name]
-    assert ANSWERS.TESTS_OF[gid][0].endswith("_visible")
-    fn = _functions({gid: code})[gid]
-    if caught:
-        with pytest.raises(CheckFailed):
-            CHECK_OF[gid](fn)
-    else:
-        assert "通过" in CHECK_OF[gid](fn)
+# The answer matrix of tests/answers/ against the visible checks: tests/test_checks_answers.py.

@@ -1,0 +1,74 @@
+"""Every assignment's answer matrix (tests/answers/<aid>.py) against its visible checks, in process.
+
+The fast half of test_assignments.py: correct styles pass the visible checks, and each mistake
+fails its visible check exactly when it is marked caught_by_visible. The check of a solution
+cell `g` is rnnlab.checks.<aid>.check_<g>.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+
+from conftest import REPO
+from matrix import assignment_cells
+from nbtools import cell_by_id, read
+from rnnlab import chapters
+from rnnlab.checks.core import CheckFailed
+
+SOLUTION_MARK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION\n", re.M)
+
+
+def answers_of(aid: str):
+    return importlib.import_module(f"answers.{aid}")
+
+
+def check_of(aid: str, grade_id: str):
+    return getattr(importlib.import_module(f"rnnlab.checks.{aid}"), f"check_{grade_id}")
+
+
+def functions(aid: str, answers: dict[str, str]) -> dict:
+    """The assignment's set-up cells, then every solution cell's function: the answer given, else the
+    reference (one may call another)."""
+    source = read(REPO / "source" / aid / f"{aid}.ipynb")
+    ns: dict = {}
+    for cell in assignment_cells(REPO, aid):
+        if cell.role == "fixed":
+            exec(compile(cell.source, f"<set-up of {aid}>", "exec"), ns)
+    for gid in answers_of(aid).TESTS_OF:
+        code = answers.get(gid, SOLUTION_MARK.sub("", cell_by_id(source, gid).source))
+        exec(compile(code, f"<answer {gid}>", "exec"), ns)
+    return ns
+
+
+def _cases(kind: str) -> list:
+    return [pytest.param(aid, name, id=f"{aid}-{name}")
+            for aid in chapters.assignments() for name in sorted(getattr(answers_of(aid), kind))]
+
+
+@pytest.mark.parametrize("aid", chapters.assignments())
+def test_the_reference_passes_the_visible_checks(aid):
+    ns = functions(aid, {})
+    for gid in answers_of(aid).TESTS_OF:
+        assert "通过" in check_of(aid, gid)(ns[gid])
+
+
+@pytest.mark.parametrize("aid, name", _cases("CORRECT"))
+def test_correct_answers_pass_the_visible_checks(aid, name):
+    answers = answers_of(aid).CORRECT[name]
+    ns = functions(aid, answers)
+    for gid in answers:
+        assert "通过" in check_of(aid, gid)(ns[gid])
+
+
+@pytest.mark.parametrize("aid, name", _cases("WRONG"))
+def test_the_visible_check_catches_what_it_can_see(aid, name):
+    gid, code, caught = answers_of(aid).WRONG[name]
+    fn = functions(aid, {gid: code})[gid]
+    if caught:
+        with pytest.raises(CheckFailed):
+            check_of(aid, gid)(fn)
+    else:
+        assert "通过" in check_of(aid, gid)(fn)

@@ -6,6 +6,8 @@ Solution notebooks are executed by nbgrader when the course is regenerated
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import REPO
@@ -61,3 +63,27 @@ def test_widget_metadata_renders_without_a_kernel(path):
     if widgets is not None:
         for mime, blob in widgets.items():
             assert "state" in blob, f"{path.name}: metadata.widgets[{mime!r}] 缺少 state"
+
+
+@pytest.mark.parametrize("chapter", [c for c in chapters.CHAPTERS if c.lecture], ids=lambda c: c.lecture)
+def test_each_lecture_embeds_the_explorers_its_course_map_entry_lists(chapter):
+    code = "\n".join(c.source for c in read(REPO / "notebooks" / chapter.lecture).cells if c.cell_type == "code")
+    for name in chapter.explorers:
+        assert f"rnnlab.explorers.{name}" in code, f"{chapter.lecture} 没有用到课程地图里写的探索器 {name}"
+
+
+def test_every_assignment_loads_its_checks_module_before_any_answer():
+    """The grading guard protects the rnnlab.checks modules loaded when the first answer cell runs."""
+    assert chapters.checks_modules() == [c.checks_module for c in chapters.CHAPTERS if c.assignment]
+    for chapter in chapters.CHAPTERS:
+        if not chapter.assignment:
+            continue
+        cells = read(REPO / "source" / chapter.assignment / f"{chapter.assignment}.ipynb").cells
+        first_answer = next(i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("solution"))
+        setup = "\n".join(c.source for c in cells[:first_answer] if c.cell_type == "code")
+        module = chapter.checks_module.rsplit(".", 1)[1]
+        # `from rnnlab import checks` loads a1's module too (rnnlab/checks/__init__.py, for released a1 notebooks).
+        pattern = rf"from rnnlab\.checks import {module}\b|import rnnlab\.checks\.{module}\b"
+        if module == "a1_rnncell":
+            pattern += r"|from rnnlab import checks\b"
+        assert re.search(pattern, setup), f"{chapter.assignment} 的设置单元格没有导入 {module}"

@@ -6,12 +6,13 @@ Everything here applies to `nbgrader autograde` run from the CLI and from formgr
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, GetGrades, IgnorePattern, LimitOutput,
-    OverwriteKernelspec, SaveAutoGrades,
+    OverwriteKernelspec,
 )
 
 from rnnlab.grading import feedback
 from rnnlab.grading.feedback_filter import FeedbackFilter
 from rnnlab.grading.hooks import pre_convert_hook
+from rnnlab.grading.manual import KeepManualGrades
 from rnnlab.grading.preprocessors import GuardedExecute, RemoveEscapeLinks, ReportIncidents, RestoreCells
 
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
@@ -39,14 +40,16 @@ c.GuardedExecute.record_timing = True
 # replaces nbgrader's OverwriteCells.add_missing_cells: that one crashes when an answer
 # cell was deleted too); dying kernels, floods of output, monkey-patched comparisons
 # (GuardedExecute); a log line for what the sandbox stopped (ReportIncidents); symlinks
-# planted out of the submission folder (RemoveEscapeLinks).
+# planted out of the submission folder (RemoveEscapeLinks); a manual grade of an answer
+# that has not changed stays graded on a re-run (KeepManualGrades, nbgrader's SaveAutoGrades
+# otherwise asks for every manual grade to be reviewed again).
 c.Autograde.pre_convert_hook = pre_convert_hook
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DeduplicateIds, OverwriteKernelspec, RestoreCells, CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
     GuardedExecute, ReportIncidents, RemoveEscapeLinks, IgnorePattern, ClearMetadataPreprocessor,
-    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    LimitOutput, KeepManualGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 
 # Student code runs in a bubblewrap sandbox (rnnlab/grading/sandbox.py): it cannot see the

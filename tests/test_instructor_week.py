@@ -239,3 +239,182 @@ def test_help_and_usage_errors_are_chinese(fresh, quick_cli):
     assert "show this help" not in proc.stdout and "options:" not in proc.stdout and "--pattern" in proc.stdout
     proc = quick_cli(course, "export", "--no-such-option")
     assert proc.returncode == 2 and "错误：命令行参数不对" in proc.stderr
+
+
+# ----- manual grades without a browser, then autograde again -----------------------------------
+
+def fill(rows, scores: dict[str, tuple[str, str]]):
+    """rows of the exported CSV with 得分 and 评语 filled in for the students named."""
+    header, *body = rows
+    for r in body:
+        if r[0] in scores:
+            r[6], r[7] = scores[r[0]]
+    return [header, *body]
+
+
+def write_rows(path, rows):
+    import csv
+
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def manual_grades(course):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        out = {}
+        for sid in ("2023001", "2023002", "2023004"):
+            g = gb.find_grade("written_square", AID, AID, sid)
+            c = gb.find_comment("written_square", AID, AID, sid)
+            out[sid] = (g.manual_score, c.manual_comment, g.needs_manual_grade)
+        return out
+
+
+OLD_RUN = "20000101-000000.000000000-1"
+
+
+@pytest.fixture(scope="module")
+def manually_graded(graded, tmp_path_factory):
+    """The written answers exported, scored in 'Excel', imported back."""
+    course = graded[0]
+    dest = tmp_path_factory.mktemp("manual") / "简答.csv"
+    out = ok(cli(course, "manual-export", AID, str(dest)))
+    exported = read_csv(dest)
+    filled = write_rows(dest.parent / "填好的.csv", fill([list(r) for r in exported],
+                                                      {"2023001": ("2", "说得完整"), "2023002": ("0.5", "没有说出办法")}))
+    before = manual_grades(course)
+    imported = ok(cli(course, "manual-import", AID, str(filled)))
+    return course, out, exported, before, imported, filled
+
+
+def test_manual_export_has_answer_rubric_and_empty_scores(manually_graded):
+    course, out, (header, *rows), before, _, _ = manually_graded
+    assert header == ["学号", "姓名", "题目", "答案", "评分标准", "满分", "得分", "评语"]
+    assert "3 名学生的 3 道简答题" in out and "manual-import" in out
+    assert [(r[0], r[1], r[2]) for r in rows] == [("2023001", "张三", "written_square"),
+                                                  ("2023002", "欧阳娜娜", "written_square"),
+                                                  ("2023004", "李四", "written_square")]
+    by_id = {r[0]: r for r in rows}
+    assert by_id["2023002"][3] == "形状都一样，看不出错误。"
+    rubric = by_id["2023001"][4]
+    assert "参考答案" in rubric and "BEGIN SOLUTION" not in rubric and "END SOLUTION" not in rubric
+    assert all(r[5] == "2" and r[6] == "" and r[7] == "" for r in rows)
+    assert all(v == (None, None, True) for v in before.values())
+
+
+def test_manual_import_stores_scores_and_comments(manually_graded):
+    course, _, _, _, imported, _ = manually_graded
+    assert "2 道简答题" in imported and "1 道没有填得分" in imported
+    grades = manual_grades(course)
+    assert grades["2023001"] == (2.0, "说得完整", False)
+    assert grades["2023002"] == (0.5, "没有说出办法", False)
+    assert grades["2023004"] == (None, None, True)
+
+
+@pytest.mark.parametrize("bad, words", [
+    ({"2023001": ("3", "")}, "不在 0 到满分 2 之间"),
+    ({"2023002": ("一分", "")}, "不是数字"),
+    ({"2023004": ("-1", "")}, "不在 0 到满分 2 之间"),
+    ({"2023004": ("", "只有评语")}, "没有得分"),
+])
+def test_manual_import_refuses_bad_rows_and_writes_nothing(manually_graded, quick_cli, tmp_path, bad, words):
+    course, _, exported, _, _, _ = manually_graded
+    before = manual_grades(course)
+    rows = fill([list(r) for r in exported], {"2023001": ("1", "改了"), **bad})
+    proc = quick_cli(course, "manual-import", AID, str(write_rows(tmp_path / "简答.csv", rows)))
+    assert proc.returncode == 2 and words in proc.stderr and "第 " in proc.stderr and "没有任何改动" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert manual_grades(course) == before  # the valid 2023001 row was not written either
+
+
+def test_manual_import_refuses_unknown_students_and_cells(manually_graded, quick_cli, tmp_path):
+    course, _, exported, _, _, _ = manually_graded
+    before = manual_grades(course)
+    header, *rows = [list(r) for r in exported]
+    rows[0][6] = "1"
+    rows.append(["2099999", "谁", "written_square", "", "", "2", "1", ""])
+    rows.append(["2023004", "李四", "no_such_cell", "", "", "2", "1", ""])
+    proc = quick_cli(course, "manual-import", AID, str(write_rows(tmp_path / "简答.csv", [header, *rows])))
+    assert proc.returncode == 2 and "2 行不对" in proc.stderr
+    assert "第 5 行（学号 2099999" in proc.stderr and "第 6 行（学号 2023004，题目 no_such_cell）" in proc.stderr
+    assert manual_grades(course) == before
+
+
+@pytest.fixture(scope="module")
+def regraded(manually_graded):
+    """The class graded again after the manual grades (the module's second and last autograde run),
+    with lines of an older run already in the incident log."""
+    import json
+
+    course = manually_graded[0]
+    with (course / "grading_incidents.jsonl").open("a", encoding="utf-8") as f:
+        for _ in range(3):
+            f.write(json.dumps({"run": OLD_RUN, "assignment": AID, "student": "2023001", "notebook": AID,
+                                "what": "上一次批改的记录"}, ensure_ascii=False) + "\n")
+    return course, cli(course, "autograde", AID)
+
+
+def test_autograde_again_keeps_manual_grades_graded(regraded):
+    from nbgrader.api import Gradebook
+
+    course, proc = regraded
+    out = ok(proc)
+    table = {line.split()[0]: line for line in out.splitlines() if line.startswith("2023")}
+    assert "待人工评分" not in table["2023001"] and "14.00" in table["2023001"]
+    assert "待人工评分" not in table["2023002"]
+    assert "待人工评分" in table["2023004"]  # nobody graded it yet
+    grades = manual_grades(course)
+    assert grades["2023001"] == (2.0, "说得完整", False) and grades["2023002"][:2] == (0.5, "没有说出办法")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert gb.find_submission(AID, "2023001").score == 14.0
+
+
+def test_incident_counts_are_per_run(regraded, quick_cli):
+    course, proc = regraded
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("2023001"))
+    assert "情况记录" not in line  # the older run's three lines are not this run's
+    summary = quick_cli(course, "summary", AID)
+    assert summary.returncode == 0 and "2023001：3 条" not in summary.stdout
+    assert "written_square" in summary.stdout
+
+
+def test_the_graded_answer_text_is_remembered(regraded):
+    """KeepManualGrades remembers the answer it graded: a changed one asks for review again."""
+    from nbgrader.api import Gradebook
+
+    from rnnlab.grading.manual import TABLE, answer_checksum
+
+    course, _ = regraded
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        from sqlalchemy import text
+
+        rows = dict(gb.db.execute(text(f"SELECT student, checksum FROM {TABLE} WHERE grade_id = 'written_square'")).all())
+    assert rows["2023002"] == answer_checksum("形状都一样，看不出错误。")
+
+
+def test_autograde_for_an_unknown_student_fails(regraded, quick_cli):
+    course, _ = regraded
+    proc = quick_cli(course, "autograde", AID, "--student", "2099999")
+    assert proc.returncode == 2 and "2099999" in proc.stderr and "没有提交" in proc.stderr
+    assert "已保存" not in proc.stdout + proc.stderr
+
+
+def test_autograde_when_no_kernel_starts_fails_and_keeps_grades(regraded, tmp_path):
+    """A throw-away copy whose kernels cannot start (no such kernel): nothing is graded, exit 2."""
+    course, _ = regraded
+    broken = tmp_path / "course"
+    shutil.copytree(course, broken, ignore=shutil.ignore_patterns("autograded", "feedback"))
+    with (broken / "nbgrader_config.py").open("a", encoding="utf-8") as f:
+        f.write('\nc.GuardedExecute.kernel_name = "no-such-kernel"\n')
+    before = manual_grades(broken)
+    proc = cli(broken, "autograde", AID, "--student", "2023001", "--student", "2023002")
+    assert proc.returncode == 2, proc.stdout[-1500:] + proc.stderr[-1500:]
+    assert "全部 2 份作业的批改内核都没能启动" in proc.stderr and "已批改的成绩已保存" not in proc.stdout
+    assert "0.00" not in proc.stdout and "未批改（批改内核没能启动）" in proc.stdout
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{broken / 'gradebook.db'}") as gb:
+        assert gb.find_submission(AID, "2023001").score == 14.0
+    assert manual_grades(broken) == before

@@ -7,6 +7,8 @@
     python -m rnnlab.grading feedback AID             # Chinese HTML feedback in feedback/
     python -m rnnlab.grading export [grades.csv]      # every grade as CSV
     python -m rnnlab.grading summary AID [--csv F]    # per-question summary of the class
+    python -m rnnlab.grading manual-export AID [简答.csv]  # written answers + rubric to fill in Excel
+    python -m rnnlab.grading manual-import AID 简答.csv    # the filled scores/comments into the gradebook
     python -m rnnlab.grading student-edition [--out build/student-edition] [--branch student]
                                                       # the course without answers, for students
 
@@ -110,6 +112,10 @@ def _autograde_pairs(course: Path, args) -> list[tuple[str, str]]:
                     raise CourseError(f"这些学生没有提交 {aid}（submitted/<学号>/{aid}/ 不存在）：{lost}")
             have = [s for s in dict.fromkeys(args.student) if s in have]
         pairs += [(aid, s) for s in have]
+    if args.student and len(aids) > 1:
+        nowhere = [s for s in dict.fromkeys(args.student) if all(s != sid for _, sid in pairs)]
+        if nowhere:
+            raise CourseError(f"这些学生在 {'、'.join(aids)} 里都没有提交（学号写错了？）：{nowhere}")
     if not pairs:
         raise CourseError(f"submitted/ 下没有{'这些学生的' if args.student else ''}提交：{'、'.join(aids)}。")
     return pairs
@@ -133,6 +139,11 @@ def _again(jobs) -> str:
                     for aid, students in by_aid.items())
 
 
+# What nbgrader's log shows when a kernel could not be started (no cell ran at all).
+KERNEL_START_FAILED = ("NoSuchKernel", "Kernel died before replying to kernel_info", "_async_start_kernel",
+                       "Kernel didn't respond in", "SandboxUnavailable")
+
+
 def cmd_autograde(course: Path, args) -> str:
     from nbgrader.api import MissingEntry
 
@@ -149,19 +160,33 @@ def cmd_autograde(course: Path, args) -> str:
         raise CourseError(str(e)) from None
     # One nbgrader process per submission, `workers` at a time; each worker's log is printed
     # when it finishes, then the table below (parallel.py says why the gradebook stays whole).
-    result = parallel.grade(course, pairs, min(workers, len(pairs)))
+    # One run id for every worker: the table counts only this run's incident lines.
+    run = incidents.new_run_id()
+    before_env = os.environ.get(incidents.RUN_ENV)
+    os.environ[incidents.RUN_ENV] = run
+    try:
+        result = parallel.grade(course, pairs, min(workers, len(pairs)))
+    finally:
+        if before_env is None:
+            os.environ.pop(incidents.RUN_ENV, None)
+        else:
+            os.environ[incidents.RUN_ENV] = before_env
 
     aids = list(dict.fromkeys(aid for aid, _ in pairs))
+    no_kernel = [j for j in result.having("error") if any(m in j.output for m in KERNEL_START_FAILED)]
     lines = []
     with parallel.gradebook(course) as gb:
         for aid in aids:
             if len(aids) > 1:
                 lines.append(f"【{aid}】")
             notes = {}
-            for e in incidents.read(course, aid):
+            for e in incidents.read(course, aid, run=run):
                 notes.setdefault(e["student"], []).append(e["what"])
             for job in sorted((j for j in result.jobs if j.aid == aid), key=lambda j: j.student):
                 sid = job.student
+                if job in no_kernel:
+                    lines.append(f"{sid:<16} {'未批改':>6}（批改内核没能启动）")
+                    continue
                 if job.status in ("killed", "interrupted", "waiting"):
                     if job.status != "waiting":
                         lines.append(f"{sid:<16} {'未批改':>6}（{parallel.STATUS_TEXT[job.status]}）")
@@ -175,6 +200,15 @@ def cmd_autograde(course: Path, args) -> str:
                 if sid in notes:
                     line += f"  ← {len(notes[sid])} 条情况记录，见上方 [rnnlab] 日志"
                 lines.append(line)
+    if no_kernel:
+        graded = [j for j in result.having("done", "error") if j not in no_kernel]
+        print("\n".join(lines), flush=True)
+        raise CourseError(
+            (f"全部 {len(no_kernel)} 份作业" if not graded else f"{len(no_kernel)} 份作业（{_names(no_kernel)}）")
+            + "的批改内核都没能启动（见上方日志），这些作业没有得到新成绩，成绩册里它们原有的成绩没有改动。"
+            "常见原因：沙箱里看不到课程的 Python 环境，或 nbgrader_config.py 里的内核设置不对；"
+            "先用 python -m rnnlab.grading autograde <作业> --student <一个学号> 试一份。"
+            + (f"其余 {len(graded)} 份已批改并保存。" if graded else ""))
     if result.having("error"):
         lines.append("nbgrader 报告了错误（见上方日志）；已批改的成绩已保存。")
     lost = result.having("killed")
@@ -215,6 +249,20 @@ def cmd_export(course: Path, args) -> str:
     if pending:
         lines.append(f"{pending} 名学生有简答题“{PENDING}”（人工评分后再导出一次）。")
     return "\n".join(lines)
+
+
+def cmd_manual_export(course: Path, args) -> str:
+    from rnnlab.grading import manual
+
+    _known_assignment(course, args.assignment)
+    return manual.cmd_export(course, args)
+
+
+def cmd_manual_import(course: Path, args) -> str:
+    from rnnlab.grading import manual
+
+    _known_assignment(course, args.assignment)
+    return manual.cmd_import(course, args)
 
 
 def cmd_summary(course: Path, args) -> str:
@@ -286,6 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("to", nargs="?", default="成绩.csv", help="保存到哪个文件（默认 成绩.csv）")
     s.add_argument("--assignment", action="append", default=None, metavar="作业编号",
                    help="只导出这个作业（可写多次；默认导出所有已批改的作业）")
+    s = sub.add_parser("manual-export", help="把简答题答案、评分标准导出为 CSV，填好得分和评语后用 manual-import 导回")
+    s.add_argument("assignment", metavar="作业编号")
+    s.add_argument("to", nargs="?", default="简答.csv", metavar="CSV文件", help="保存到哪个文件（默认 简答.csv）")
+    s = sub.add_parser("manual-import", help="把填好得分和评语的 CSV 写入成绩册（先检查每一行，有错就一行也不写）")
+    s.add_argument("assignment", metavar="作业编号")
+    s.add_argument("csv", metavar="CSV文件", help="manual-export 导出、填好“得分”“评语”两列的文件")
     s = sub.add_parser("summary", help="全班每道题的得分情况")
     s.add_argument("assignment")
     s.add_argument("--csv", default=None)
@@ -301,7 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"regenerate": cmd_regenerate, "roster": cmd_roster, "collect": cmd_collect,
             "autograde": cmd_autograde, "feedback": cmd_feedback, "export": cmd_export, "summary": cmd_summary,
-            "student-edition": cmd_student_edition}
+            "student-edition": cmd_student_edition, "manual-export": cmd_manual_export,
+            "manual-import": cmd_manual_import}
 
 
 def main(argv: list[str] | None = None) -> int:

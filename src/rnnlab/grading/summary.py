@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from rnnlab.grading import incidents
+from rnnlab.grading import incidents, manual
 from rnnlab.grading.nbgrader_cli import CourseError
 
 
@@ -69,9 +69,10 @@ def summarise(course_dir: Path, assignment: str) -> tuple[list[Question], int, d
                         q.zero += 1
                     q.total += score or 0.0
         n = len(submissions)
-    per_student: dict[str, int] = {}
-    for e in incidents.read(course_dir, assignment):
-        per_student[e["student"]] = per_student.get(e["student"], 0) + 1
+        last_runs = manual.last_runs(gb, assignment)
+    # Each student's latest grading run only: re-running autograde does not pile lines up.
+    per_student = {sid: len(es) for sid, es in
+                   incidents.latest_per_student(incidents.read(course_dir, assignment), last_runs).items()}
     ordered = sorted(questions.values(), key=lambda q: (-(q.zero + q.partial), q.notebook, q.grade_id))
     return ordered, n, per_student
 
@@ -82,7 +83,7 @@ def format_table(questions: list[Question], n: int, per_student: dict[str, int])
     for q in questions:
         lines.append(f"{q.grade_id:<40}{q.points:>6g}{q.full:>6}{q.partial:>6}{q.zero:>6}{q.ungraded:>6}{q.mean:>8.2f}")
     if per_student:
-        lines.append("批改时有情况记录的学生（详见 grading_incidents.jsonl）：")
+        lines.append("最近一次批改时有情况记录的学生（详见 grading_incidents.jsonl）：")
         lines += [f"  {sid}：{count} 条" for sid, count in sorted(per_student.items())]
     return "\n".join(lines)
 

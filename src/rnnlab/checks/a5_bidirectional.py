@@ -30,7 +30,7 @@ from torch import nn
 
 from rnnlab import oracles
 from rnnlab import shapes as _shape_model
-from rnnlab.checks.core import guarded_copy as _guarded_copy, refusing
+from rnnlab.checks.core import check_gradients, guarded_copy as _guarded_copy, refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close and CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
     unpack_pair,
@@ -663,21 +663,7 @@ def check_manual_bidirectional_rnn(manual_bidirectional_rnn) -> str:
     for part, wants in zip(("output", "h_n"), grads):
         output, h_n, twin = run_manual_bidirectional(manual_bidirectional_rnn, grad_case.rnn, grad_case.x,
                                                      grad_case.label, upper_layers_only=True)
-        value = output if part == "output" else h_n
-        if not value.requires_grad:
-            fail(f"{part} 与 rnn 的参数断开了：没有梯度能传回去。是否用了 .detach()、.data、.item()、"
-                 "torch.no_grad()，或者用 torch.tensor 把结果重新包装了一遍？")
-        try:
-            value.sum().backward()
-        except RuntimeError as e:
-            inplace = "inplace operation" in str(e)
-            fail(f"{part}.sum().backward() 出错：" + (
-                "某个参与计算的张量在用过之后又被原地修改了（例如往预先分配的张量里写入后又读它、+=）。"
-                "写入一个新的张量，或者先 .clone()。" if inplace else
-                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
-        for n, want in wants.items():
-            got = getattr(twin, n).grad
-            if got is None or not close(got, want):
-                fail(f"{part}.sum() 对 {n} 的梯度与 PyTorch 的不一致：计算图在某处断开了，"
-                     "或者用了不可求导的写法（.detach()、.data、.item()、torch.no_grad()、numpy）。")
+        check_gradients(part, output if part == "output" else h_n, twin, wants,
+                        "某个参与计算的张量在用过之后又被原地修改了（例如往预先分配的张量里写入后又读它、+=）。"
+                        "写入一个新的张量，或者先 .clone()。")
     return "manual_bidirectional_rnn 通过了可见检查。"

@@ -291,3 +291,23 @@ def guarded_copy(module, message: str, tripped: list):
 
     twin.forward = refuse
     return twin
+
+
+def check_gradients(part: str, value, module, wants: dict, inplace_hint: str) -> None:
+    """`value.sum().backward()` must reach `module`'s parameters with torch's gradients (wants: name -> grad)."""
+    __tracebackhide__ = True
+    if not value.requires_grad:
+        fail(f"{part} 与 rnn 的参数断开了：没有梯度能传回去。是否用了 .detach()、.data、.item()、"
+             "torch.no_grad()，或者用 torch.tensor 把结果重新包装了一遍？")
+    try:
+        value.sum().backward()
+    except RuntimeError as e:
+        text = str(e)
+        fail(f"{part}.sum().backward() 出错：" + (
+            inplace_hint if "inplace operation" in text else
+            f"{type(e).__name__}: {text.splitlines()[0] if text else ''}"))
+    for name, want in wants.items():
+        got = getattr(module, name).grad
+        if got is None or not close(got, want):
+            fail(f"{part}.sum() 对 {name} 的梯度与 PyTorch 的不一致：计算图在某处断开了，"
+                 "或者用了不可求导的写法（.detach()、.data、.item()、torch.no_grad()、numpy）。")

@@ -34,6 +34,9 @@ c.Execute.timeout = 30
 # (GuardedExecute) keep theirs.
 c.Execute.record_timing = False
 c.GuardedExecute.record_timing = True
+# A graded kernel is killed when its last cell has run, not asked to shut down and waited for
+# (about 0.4 s per submission): every output is in by then, and the sandbox dies with it.
+c.GuardedExecute.shutdown_kernel = "immediate"
 
 # Submissions as they really arrive: renamed or unreadable notebooks (hooks.py); deleted,
 # moved, edited or re-typed test cells restored from the gradebook (RestoreCells, which

@@ -1,19 +1,26 @@
 """Parallel autograde (issue 16): `python -m rnnlab.grading autograde AID --jobs N` grades a class
-of honest, wrong and hostile submissions with the same scores, incidents and files as the
-sequential run, while another process holds the gradebook locked for longer than SQLite's
-default 5 s wait; Ctrl-C keeps every finished grade and names who remains; a killed worker
-loses only its own student and the command says so in Chinese."""
+of honest, wrong and hostile submissions with the same scores, incidents and files as nbgrader's
+own sequential `nbgrader autograde AID`, while another process holds the gradebook locked for
+longer than SQLite's default 5 s wait; Ctrl-C keeps every finished grade and names who remains;
+a killed worker loses only its own student and the command says so in Chinese; a worker
+replaced after its quota grades like the first; on a terminal a progress line is drawn that
+never wraps, and into a pipe none."""
 
 from __future__ import annotations
 
+import fcntl
+import io
 import json
 import os
+import pty
 import re
 import shutil
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from pathlib import Path
@@ -77,7 +84,11 @@ def run_cli(course, *args):
 
 
 def workers_of(pid: int) -> dict[str, int]:
-    """student id -> pid of the grading workers this CLI process started."""
+    """student id -> pid of the worker (a child of this CLI process) grading them right now.
+
+    A worker writes everything of the submission it grades into that submission's log file,
+    named <aid>.<student>.<attempt>.log: its stdout shows who it is grading.
+    """
     found = {}
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
@@ -85,10 +96,12 @@ def workers_of(pid: int) -> dict[str, int]:
         try:
             ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
             argv = (d / "cmdline").read_bytes().split(b"\0")
+            log = os.readlink(d / "fd" / "1")
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == pid and b"rnnlab.grading.parallel" in argv:
-            found[argv[argv.index(b"--student") + 1].decode()] = int(d.name)
+        m = re.search(rf"/{AID}\.(.+)\.\d+\.log$", log)
+        if ppid == pid and b"rnnlab.grading.parallel" in argv and m:
+            found[m.group(1)] = int(d.name)
     return found
 
 
@@ -110,8 +123,10 @@ def table(out):
 
 @pytest.fixture(scope="module")
 def sequential(klass):
+    """The class graded as before parallel grading: nbgrader's own CLI, one process, one student after another."""
     course = copy_of(klass, "sequential")
-    proc = run_cli(course, "autograde", AID, "--jobs", "1")
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", AID, "--force"], cwd=course,
+                          env=course_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return course, proc
 
@@ -146,11 +161,15 @@ def test_parallel_grades_what_sequential_grades(sequential, parallel):
     (seq, seq_proc), (par, par_proc, held) = sequential, parallel
     assert held["workers"], "the gradebook lock was taken while no worker ran"
     assert state(par) == state(seq)
-    assert table(par_proc.stdout) == table(seq_proc.stdout) and len(table(seq_proc.stdout)) == len(CLASS)
+    rows = table(par_proc.stdout)
+    assert [r.split()[0] for r in rows] == sorted(CLASS)
+    for row in rows:  # the table says what the gradebook holds
+        sid, score = row.split()[:2]
+        assert float(score) == sum(v or 0 for v in grades(par, AID, sid).values()), row
 
 
 def test_the_class_gets_what_it_deserves(sequential):
-    course, proc = sequential
+    course, _ = sequential
     s = state(course)
     full = sum(v for v in s["s01"][0].values() if v is not None)
     assert full > 0 and sum(v or 0 for v in s["s03"][0].values()) == full  # the loop cost 5 s, not points
@@ -231,3 +250,78 @@ def test_a_killed_worker_loses_only_its_student(klass, sequential):
     for sid in ("s01", "s05"):
         assert grades(course, AID, sid) == seq[sid][0]
     assert not (course / "autograded" / "s02" / AID).exists() and not submission_exists(course, "s02")
+
+
+def test_a_replaced_worker_grades_like_the_first(klass, sequential):
+    """Every `worker_jobs` submissions a worker is replaced by a fresh process; nothing else changes."""
+    from rnnlab.grading import parallel
+
+    course = copy_of(klass, "recycled")
+    students = ["s01", "s02", "s05"]
+    out = io.StringIO()
+    env = os.environ.copy()
+    os.environ.update(course_env())
+    try:
+        result = parallel.grade(course, [(AID, s) for s in students], workers=1, out=out, worker_jobs=2)
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
+    assert [j.status for j in result.jobs] == ["done"] * 3, out.getvalue()[-3000:]
+    by = [j.worker for j in result.jobs]
+    assert by[0] == by[1] != by[2]
+    seq = state(sequential[0])
+    for sid in students:
+        assert grades(course, AID, sid) == seq[sid][0]
+
+
+def test_progress_on_a_terminal_fits_its_width(klass):
+    """On a real terminal (a pty, 60 columns) a progress line is redrawn in place: it never wraps."""
+    course = copy_of(klass, "terminal")
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 60, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "rnnlab.grading", "autograde", AID, "--jobs", "2",
+                             "--student", "s01", "--student", "s02", "--student", "s05"],
+                            cwd=course, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # EIO: every writer has closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0
+    text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
+    bars = [seg.split("\x1b[K")[0] for seg in text.split("\r") if seg.startswith("批改 ")]
+    assert bars, text[-2000:]
+    assert all(parallel_width(b) <= 59 for b in bars), max(bars, key=parallel_width)
+    counts = {b.split()[1] for b in bars}
+    assert "0/3" in counts and counts & {"1/3", "2/3"}, counts  # redrawn as students finish
+    assert any(b.endswith("…") for b in bars)  # 60 columns are too few for the whole line: it was cut
+    # Every log line and the table start on a cleared line: no bar is left behind in them.
+    lines = text.split("\n")
+    assert [l.split()[0] for l in lines if re.match(r"^s0\d ", l)] == ["s01", "s02", "s05"]
+    assert not any("批改 " in l and "[" in l and "预计还需" in l for l in lines if l.startswith(("──", "s0")))
+
+
+def test_progress_line_says_what_runs_longest_and_fits():
+    from rnnlab.grading.parallel import Job, display_width, progress_line
+
+    slow, fast = Job(AID, "s007", started=10.0), Job("a2_rnn", "s008", started=12.0)
+    line = progress_line(6, 10, 30.0, [fast, slow], now=14.0, columns=200)
+    assert line == f"批改 6/10 [############........] 已用 0:30，预计还需 0:20；最慢：s007（{AID}）4 s"
+    assert "（" not in progress_line(6, 10, 30.0, [slow], now=14.0, columns=200, name_assignment=False)
+    assert progress_line(0, 10, 3.0, [], now=3.0).endswith("预计还需 估算中")
+    for columns in (30, 60, 80):
+        cut = progress_line(6, 10, 30.0, [slow], now=14.0, columns=columns)
+        assert display_width(cut) <= columns - 1 and cut.endswith("…")
+    assert display_width("批改 ab…") == 4 + 1 + 2 + 2  # wide, narrow, and the ambiguous "…" counted wide
+
+
+def parallel_width(text: str) -> int:
+    from rnnlab.grading.parallel import display_width
+
+    return display_width(text)

@@ -158,8 +158,8 @@ def cmd_autograde(course: Path, args) -> str:
         sandbox.preflight(course)
     except sandbox.SandboxUnavailable as e:
         raise CourseError(str(e)) from None
-    # One nbgrader process per submission, `workers` at a time; each worker's log is printed
-    # when it finishes, then the table below (parallel.py says why the gradebook stays whole).
+    # `workers` worker processes, one submission at a time each; each submission's log is printed
+    # when it is graded, then the table below (parallel.py says why the gradebook stays whole).
     # One run id for every worker: the table counts only this run's incident lines.
     run = incidents.new_run_id()
     before_env = os.environ.get(incidents.RUN_ENV)

@@ -37,6 +37,7 @@ AID = "a1_rnncell"
 WRONG_STEP = ('def rnn_cell_step(x_t, h_prev, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):\n'
               "    return torch.tanh(x_t @ weight_ih.T + h_prev @ weight_hh.T)\n")
 PATCHED = WRONG_STEP + "\nimport torch\ntorch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"
+FLOOD = "import os\nfor _ in range(20):\n    os.write(2, b'x' * 100_000 + b'\\n')"
 BLANK = {"rnn_cell_step": None, "run_rnn_cell": None, "rnn_cell_param_shapes": None}
 # student -> (answers, code appended to an answer cell: (grade_id, code))
 CLASS = {
@@ -46,6 +47,7 @@ CLASS = {
     "s04": ({}, ("run_rnn_cell", "import os\nos._exit(1)")),      # kills its own kernel
     "s05": (BLANK, None),                                         # handed in the release notebook
     "s06": ({"rnn_cell_step": PATCHED}, None),                    # wrong, and patches the comparisons
+    "s07": ({}, ("rnn_cell_step", FLOOD)),                        # right, and floods the kernel's own stderr
 }
 DONE_LINE = re.compile(r"^── \[(\d+)/(\d+)\] " + AID + r" · (\S+)：批改完成")
 
@@ -172,7 +174,8 @@ def test_the_class_gets_what_it_deserves(sequential):
     course, _ = sequential
     s = state(course)
     full = sum(v for v in s["s01"][0].values() if v is not None)
-    assert full > 0 and sum(v or 0 for v in s["s03"][0].values()) == full  # the loop cost 5 s, not points
+    assert full > 0 and sum(v or 0 for v in s["s03"][0].values()) == full  # the loop cost 8 s, not points
+    assert sum(v or 0 for v in s["s07"][0].values()) == full
     for sid in ("s02", "s04", "s05", "s06"):
         assert sum(v or 0 for v in s[sid][0].values()) < full, sid
     assert s["s01"][1] == [] and any("超过时间限制" in w for w in s["s03"][1])
@@ -185,6 +188,16 @@ def test_no_lock_error_reaches_the_instructor(parallel):
     assert "database is locked" not in text and "db upgrade" not in text
     assert "重新批改" not in text  # the workers waited for the lock: no retry was needed
     assert "\x1b[K" not in proc.stdout and "预计还需" not in proc.stdout  # no progress bar into a pipe
+
+
+def test_a_flooding_kernel_does_not_flood_the_instructor(sequential, parallel):
+    """s07 writes 2 MB to its kernel's stderr: nbgrader alone prints all of it, the CLI 64 KiB of it."""
+    seq_out = sequential[1].stdout + sequential[1].stderr
+    par_out = parallel[1].stdout + parallel[1].stderr
+    assert seq_out.count("x" * 1000) > 1500
+    block = par_out.split(f"{AID} · s07：")[1].split("\n── ")[0]
+    assert "这份提交的日志太长" in block and len(block.encode()) < 70_000
+    assert "Setting destination file permissions" in block  # its end, the lines that matter, is kept
 
 
 def test_workers_wait_longer_than_sqlite_default(tmp_path):

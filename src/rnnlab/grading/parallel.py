@@ -58,6 +58,8 @@ GRACE_S = 5.0
 TICK_S = 0.1
 # A worker is replaced after this many submissions, so its memory stays bounded whatever leaks.
 WORKER_JOBS = 50
+# At most this many bytes of one submission's log are printed (its beginning and its end).
+LOG_SHOWN = 64 * 1024
 
 _hooked = False
 
@@ -201,14 +203,33 @@ def _spawn(course: Path) -> Worker:
     return Worker(proc, errors)
 
 
+def read_log(path: Path, shown: int = LOG_SHOWN) -> str:
+    """A submission's log, read and removed; a longer one keeps its beginning and its end.
+
+    A kernel writing to its own stderr (os.write(2, ...)) writes into this log: a student's
+    10 MB of junk must not scroll the instructor's terminal away.
+    """
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size <= shown:
+                data = f.read()
+            else:
+                head = f.read(shown // 2)
+                f.seek(size - shown // 2)
+                cut = f"\n……（这份提交的日志太长，中间 {size - shown} 字节没有显示）……\n"
+                data = head + cut.encode("utf-8") + f.read()
+        path.unlink()
+    except OSError:
+        return ""
+    return data.decode("utf-8", errors="replace")
+
+
 def _finish(course: Path, job: Job, returncode: int, worker_died: bool, worker_errors: str = "") -> None:
     """A submission is over: read its log and decide what became of it."""
     job.returncode = returncode
     job.seconds = time.monotonic() - job.started
-    try:
-        job.output = job.log_path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        job.output = ""
+    job.output = read_log(job.log_path)
     if worker_died and worker_errors.strip():
         job.output += "\n" + worker_errors
     if returncode == 0 and not worker_died:

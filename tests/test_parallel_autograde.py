@@ -2,7 +2,8 @@
 of honest, wrong and hostile submissions with the same scores, incidents and files as nbgrader's
 own sequential `nbgrader autograde AID`, while another process holds the gradebook locked for
 longer than SQLite's default 5 s wait; Ctrl-C keeps every finished grade and names who remains;
-a killed worker loses only its own student and the command says so in Chinese; a worker
+a killed worker loses only its own student and the command says so in Chinese; a second
+command while one runs is refused and changes nothing; a worker
 replaced after its quota grades like the first; on a terminal a progress line is drawn that
 never wraps, and into a pipe none."""
 
@@ -229,6 +230,8 @@ def test_ctrl_c_keeps_finished_students_and_names_the_rest(klass, sequential):
         m = DONE_LINE.match(line)
         if m:
             finished.append(m.group(3))
+            # Meanwhile a second command is refused (the first holds the course) and changes nothing.
+            second = run_cli(course, "autograde", AID, "--student", "s05")
             proc.send_signal(signal.SIGINT)
             break
     out, err = proc.communicate(timeout=120)
@@ -237,6 +240,8 @@ def test_ctrl_c_keeps_finished_students_and_names_the_rest(klass, sequential):
     remaining = [s for s in CLASS if s not in finished]
     assert proc.returncode == 2 and remaining
     assert "批改已中断" in err and "Traceback" not in err
+    assert second.returncode == 2 and "正在由另一个 autograde 批改" in second.stderr, second.stderr
+    assert f"进程 {proc.pid}" in second.stderr and "Traceback" not in second.stderr
     assert all(s in err for s in remaining) and not any(s in err for s in finished)
     seq = state(sequential[0])
     for sid in finished:

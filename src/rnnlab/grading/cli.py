@@ -145,6 +145,13 @@ KERNEL_START_FAILED = ("NoSuchKernel", "Kernel died before replying to kernel_in
 
 
 def cmd_autograde(course: Path, args) -> str:
+    from rnnlab.grading import parallel
+
+    with parallel.one_run_at_a_time(course):
+        return _autograde(course, args)
+
+
+def _autograde(course: Path, args) -> str:
     from nbgrader.api import MissingEntry
 
     from rnnlab.grading import parallel

@@ -31,6 +31,7 @@ copy nbgrader's whole schema by hand; serialised writes keep nbgrader's code the
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import json
 import os
@@ -45,11 +46,14 @@ import time
 import traceback
 import unicodedata
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 BUSY_TIMEOUT_S = 120
+# One autograde command per course at a time (the file is git-ignored).
+RUN_LOCK = ".autograde.lock"
 RETRIES = 2
 # What a lost race for the gradebook looks like in nbgrader's log.
 DB_RACE = ("database is locked", "database table is locked", "UNIQUE constraint failed")
@@ -62,6 +66,37 @@ WORKER_JOBS = 50
 LOG_SHOWN = 64 * 1024
 
 _hooked = False
+
+
+@contextmanager
+def one_run_at_a_time(course: Path):
+    """Hold the course's autograde lock for the whole command, or refuse in Chinese.
+
+    Two autograde commands at once (two assistants, or one forgotten in another terminal)
+    would grade the same submissions into the same autograded/ folders, each deleting what the
+    other writes. The lock is an flock: it dies with its process, so it is never left stale.
+    """
+    from rnnlab.grading.nbgrader_cli import CourseError
+
+    f = open(course / RUN_LOCK, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "另一个进程"
+        f.close()
+        raise CourseError(f"这门课正在由另一个 autograde 批改（{holder}）。等它结束再运行："
+                          "两个批改同时进行会互相覆盖同一份作业的批改结果。") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"进程 {os.getpid()}，{time.strftime('%Y-%m-%d %H:%M:%S')} 开始\n")
+    f.flush()
+    try:
+        yield
+    finally:
+        f.truncate(0)
+        fcntl.flock(f, fcntl.LOCK_UN)
+        f.close()
 
 
 def wait_for_locks(seconds: float = BUSY_TIMEOUT_S) -> None:

@@ -343,3 +343,13 @@ def parallel_width(text: str) -> int:
     from rnnlab.grading.parallel import display_width
 
     return display_width(text)
+
+
+def test_default_jobs_are_the_cores_this_process_may_use():
+    """--jobs defaults to the cores the command may run on: `taskset -c 0` (or a container's cpuset) means 1."""
+    code = "from rnnlab.grading.cli import usable_cores; print(usable_cores())"
+    pinned = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, env=course_env())
+    free = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=course_env())
+    assert pinned.stdout.split() == ["1"]
+    assert free.stdout.split() == [str(len(os.sched_getaffinity(0)))]

@@ -121,6 +121,14 @@ def _autograde_pairs(course: Path, args) -> list[tuple[str, str]]:
     return pairs
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (a container or taskset may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _names(jobs) -> str:
     """'a1_rnncell：s003、s004；a2_rnn：s001' (at most 20 names per assignment)."""
     by_aid: dict[str, list[str]] = {}
@@ -158,7 +166,7 @@ def _autograde(course: Path, args) -> str:
 
     parallel.wait_for_locks()  # this process's gradebook reads wait for the workers' writes
     pairs = _autograde_pairs(course, args)
-    workers = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    workers = args.jobs if args.jobs is not None else usable_cores()
     if workers < 1:
         raise CourseError("--jobs 至少是 1（同时批改的份数）。")
     try:

@@ -5,8 +5,8 @@ Everything here applies to `nbgrader autograde` run from the CLI and from formgr
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
-    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, GetGrades, IgnorePattern, LimitOutput,
-    OverwriteKernelspec,
+    AssignLatePenalties, CheckCellMetadata, ClearMarkScheme, ClearOutput, DeduplicateIds, GetGrades, IgnorePattern,
+    IncludeHeaderFooter, LimitOutput, LockCells, OverwriteKernelspec,
 )
 
 from rnnlab.grading import feedback
@@ -14,6 +14,7 @@ from rnnlab.grading.feedback_filter import FeedbackFilter
 from rnnlab.grading.hooks import pre_convert_hook
 from rnnlab.grading.manual import KeepManualGrades
 from rnnlab.grading.preprocessors import GuardedExecute, RemoveEscapeLinks, ReportIncidents, RestoreCells
+from rnnlab.grading.regenerate import ExecuteSolution
 
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
 
@@ -34,6 +35,8 @@ c.Execute.timeout = 30
 # (GuardedExecute) keep theirs.
 c.Execute.record_timing = False
 c.GuardedExecute.record_timing = True
+# One stream output per cell in solutions/, however the kernel split a print (regenerate.py).
+c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme, ExecuteSolution]
 # A graded kernel is killed when its last cell has run, not asked to shut down and waited for
 # (about 0.4 s per submission): every output is in by then, and the sandbox dies with it.
 c.GuardedExecute.shutdown_kernel = "immediate"

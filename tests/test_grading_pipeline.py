@@ -66,6 +66,29 @@ def test_regeneration_reproduces_committed_files_byte_for_byte(folder):
             f"{folder}/{rel} 与重新生成的文件不完全相同，请运行 make assignments"
 
 
+def test_a_print_split_by_the_kernel_is_one_output_in_solutions():
+    """solutions/ must not depend on when the kernel flushes stdout (CI once got two outputs)."""
+    import nbformat
+    from nbgrader.converters import GenerateSolution
+    from nbgrader.preprocessors import Execute
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+    ours = config.GenerateSolution.preprocessors
+    # nbgrader's own list with only its Execute replaced (a new nbgrader default would show here)
+    nbgraders = GenerateSolution.class_traits()["preprocessors"].default()
+    assert [p if p is not Execute else ours[-1] for p in nbgraders] == ours
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        'import sys\nsys.stdout.write("通过了可见检查。")\nsys.stdout.flush()\nprint()\nprint("第二行")')])
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb, _ = ours[-1](config=config).preprocess(nb, {"metadata": {"path": str(REPO)}})
+    assert [(o.output_type, o.name, o.text) for o in nb.cells[0].outputs] == \
+        [("stream", "stdout", "通过了可见检查。\n第二行\n")]
+    nb.cells[0].outputs = []
+    nb, _ = Execute(config=config).preprocess(nb, {"metadata": {"path": str(REPO)}})
+    assert len(nb.cells[0].outputs) > 1, "nbgrader's Execute no longer splits: ExecuteSolution may go"
+
+
 def test_every_assignment_of_the_course_map_exists():
     for aid in ASSIGNMENTS:
         assert (REPO / "source" / aid / f"{aid}.ipynb").is_file(), aid

@@ -159,6 +159,8 @@ def test_summary_counts_each_question(graded, tmp_path):
 @pytest.mark.parametrize("args, words", [
     (("summary", "a9"), "没有作业"),
     (("autograde", "a9"), "没有作业"),
+    (("autograde", AID, "--jobs", "0"), "至少是 1"),
+    (("autograde", AID, "--jobs", "两个"), "--jobs"),
     (("collect", AID, "/no/such/place"), "找不到"),
     (("roster", "nope.csv"), "找不到名单文件"),
     (("regenerate", "a9"), "没有作业"),

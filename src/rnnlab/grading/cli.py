@@ -165,10 +165,10 @@ def _autograde(course: Path, args) -> str:
     from rnnlab.grading import parallel
 
     parallel.wait_for_locks()  # this process's gradebook reads wait for the workers' writes
-    pairs = _autograde_pairs(course, args)
     workers = args.jobs if args.jobs is not None else usable_cores()
     if workers < 1:
         raise CourseError("--jobs 至少是 1（同时批改的份数）。")
+    pairs = _autograde_pairs(course, args)
     try:
         sandbox.preflight(course)
     except sandbox.SandboxUnavailable as e:

@@ -4,7 +4,8 @@ own sequential `nbgrader autograde AID`, while another process holds the gradebo
 longer than SQLite's default 5 s wait; Ctrl-C keeps every finished grade and names who remains;
 a killed worker loses only its own student and the command says so in Chinese; a second
 command while one runs is refused and changes nothing; a worker
-replaced after its quota grades like the first; on a terminal a progress line is drawn that
+replaced after its quota grades like the first; folders nbgrader cannot grade are named, not
+graded; a submission nbgrader fails on is named with the command that redoes it; on a terminal a progress line is drawn that
 never wraps, and into a pipe none."""
 
 from __future__ import annotations
@@ -290,6 +291,43 @@ def test_a_replaced_worker_grades_like_the_first(klass, sequential):
     seq = state(sequential[0])
     for sid in students:
         assert grades(course, AID, sid) == seq[sid][0]
+
+
+def test_folder_names_nbgrader_cannot_grade_and_an_nbgrader_error(klass, sequential):
+    """Folders named with glob characters are not graded (nbgrader fails on s*, misses s[1], and
+    reads s? as a pattern); ids with a leading "-", a space or Chinese are graded; a submission
+    nbgrader fails on (its autograded folder is a file here) is named, with the command to redo it."""
+    course = copy_of(klass, "names")
+    shutil.rmtree(course / "submitted")
+    odd = ["s*", "s?", "s[1]"]
+    fine = ["-x", "a b", "张三"]
+    for sid in odd + fine:
+        submit(course, sid, AID)
+    (course / "autograded").mkdir(exist_ok=True)
+    (course / "autograded" / "张三").write_text("不是文件夹", encoding="utf-8")
+    proc = run_cli(course, "autograde", AID, "--jobs", "2")
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
+    err = proc.stderr
+    assert "s*、s?、s[1] 没有批改" in err and "通配符" in err
+    assert "nbgrader 批改 1 份作业时报错（a1_rnncell：张三）" in err and "--student 张三" in err
+    assert "已批改的 2 份成绩" in err and "Traceback" not in err
+    table = [l for l in proc.stdout.splitlines() if re.match(r"^(-x|a b|张三) ", l)]
+    from rnnlab.grading.parallel import display_width
+    for line, value in zip(table, ["12.00", "12.00", "未批改"]):  # one column of scores, 张三 (4 columns wide) too
+        assert display_width(line[:line.index(value) + len(value)]) == 16 + 1 + 6, table
+    assert table[2].endswith("未批改（nbgrader 报错，见上方日志）")
+    reference = state(sequential[0])["s01"][0]
+    for sid in ("-x", "a b"):
+        assert grades(course, AID, sid) == reference
+    assert not any(submission_exists(course, sid) for sid in odd)
+    # Only odd folders asked for: nothing to grade, said in one sentence.
+    alone = run_cli(course, "autograde", AID, "--student", "s*")
+    assert alone.returncode == 2 and "s* 没有批改" in alone.stderr and "── [" not in alone.stdout
+    # The command it printed grades 张三 once the obstacle is gone.
+    (course / "autograded" / "张三").unlink()
+    again = run_cli(course, "autograde", AID, "--student", "张三")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert grades(course, AID, "张三") == reference
 
 
 def test_progress_on_a_terminal_fits_its_width(klass):

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import shlex
 import shutil
 import sys
 import tempfile
@@ -121,6 +123,22 @@ def _autograde_pairs(course: Path, args) -> list[tuple[str, str]]:
     return pairs
 
 
+# nbgrader reads a student id as a glob pattern in some places and literally in others: a
+# folder named like this would fail to grade, or be graded with another student's files.
+GLOB_CHARS = re.compile(r"[*?\[\]]")
+
+
+def _glob_named(pairs: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], str]:
+    """The pairs nbgrader can grade, and a Chinese sentence naming the folders it cannot."""
+    odd = sorted({sid for _, sid in pairs if GLOB_CHARS.search(sid)})
+    if not odd:
+        return pairs, ""
+    return ([(aid, sid) for aid, sid in pairs if sid not in odd],
+            f"submitted/ 下的文件夹 {'、'.join(odd)} 没有批改：名字里的 * ? [ ] 会被 nbgrader 当成通配符，"
+            "可能批改出错或用到别人的文件。把它们改名为学生的真实学号（字母、数字、_ . -）后，"
+            "用 --student 学号 单独批改。")
+
+
 def usable_cores() -> int:
     """The cores this process may run on (a container or taskset may allow fewer than the machine has)."""
     try:
@@ -138,11 +156,19 @@ def _names(jobs) -> str:
                     for aid, s in by_aid.items())
 
 
+def _student_arg(sid: str) -> str:
+    """--student SID as a shell would need it typed (张三 as is, "a b" quoted, "-x" glued on)."""
+    if sid.startswith("-"):
+        return shlex.quote(f"--student={sid}")
+    return "--student " + (sid if re.fullmatch(r"[\w.@%+=:,/-]+", sid) else shlex.quote(sid))
+
+
 def _again(jobs) -> str:
     by_aid: dict[str, list[str]] = {}
     for j in jobs:
         by_aid.setdefault(j.aid, []).append(j.student)
-    return "；".join(f"python -m rnnlab.grading autograde {aid} " + " ".join(f"--student {s}" for s in students)
+    return "；".join(f"python -m rnnlab.grading autograde {aid} "
+                    + " ".join(_student_arg(s) for s in students)
                     if len(students) <= 10 else f"python -m rnnlab.grading autograde {aid}"
                     for aid, students in by_aid.items())
 
@@ -160,15 +186,15 @@ def cmd_autograde(course: Path, args) -> str:
 
 
 def _autograde(course: Path, args) -> str:
-    from nbgrader.api import MissingEntry
-
     from rnnlab.grading import parallel
 
     parallel.wait_for_locks()  # this process's gradebook reads wait for the workers' writes
     workers = args.jobs if args.jobs is not None else usable_cores()
     if workers < 1:
         raise CourseError("--jobs 至少是 1（同时批改的份数）。")
-    pairs = _autograde_pairs(course, args)
+    pairs, not_graded = _glob_named(_autograde_pairs(course, args))
+    if not pairs:
+        raise CourseError(not_graded)
     try:
         sandbox.preflight(course)
     except sandbox.SandboxUnavailable as e:
@@ -186,6 +212,21 @@ def _autograde(course: Path, args) -> str:
             os.environ.pop(incidents.RUN_ENV, None)
         else:
             os.environ[incidents.RUN_ENV] = before_env
+    try:
+        report = _report(course, pairs, result, run)
+    except CourseError as e:
+        raise CourseError(f"{e}{not_graded}") from None
+    if not_graded:
+        print(report, flush=True)
+        raise CourseError(not_graded)
+    return report
+
+
+def _report(course: Path, pairs, result, run: str) -> str:
+    """The per-student table of a finished run; a CourseError (after printing it) if anything failed."""
+    from nbgrader.api import MissingEntry
+
+    from rnnlab.grading import parallel
 
     aids = list(dict.fromkeys(aid for aid, _ in pairs))
     no_kernel = [j for j in result.having("error") if any(m in j.output for m in KERNEL_START_FAILED)]
@@ -199,16 +240,20 @@ def _autograde(course: Path, args) -> str:
                 notes.setdefault(e["student"], []).append(e["what"])
             for job in sorted((j for j in result.jobs if j.aid == aid), key=lambda j: j.student):
                 sid = job.student
+                who = sid + " " * max(0, 16 - parallel.display_width(sid))  # 16 columns, 张三 included
                 if job in no_kernel:
-                    lines.append(f"{sid:<16} {'未批改':>6}（批改内核没能启动）")
+                    lines.append(f"{who} 未批改（批改内核没能启动）")
+                    continue
+                if job.status == "error":  # nbgrader removed its autograded folder; a score would be stale or empty
+                    lines.append(f"{who} 未批改（nbgrader 报错，见上方日志）")
                     continue
                 if job.status in ("killed", "interrupted", "waiting"):
                     if job.status != "waiting":
-                        lines.append(f"{sid:<16} {'未批改':>6}（{parallel.STATUS_TEXT[job.status]}）")
+                        lines.append(f"{who} 未批改（{parallel.STATUS_TEXT[job.status]}）")
                     continue
                 try:
                     sub = gb.find_submission(aid, sid)
-                    line = (f"{sid:<16} {sub.score:>6.2f} / {sub.max_score:<6g}"
+                    line = (f"{who} {sub.score:>6.2f} / {sub.max_score:<6g}"
                             + ("（简答题待人工评分）" if sub.needs_manual_grade else ""))
                 except MissingEntry:
                     continue
@@ -224,21 +269,22 @@ def _autograde(course: Path, args) -> str:
             "常见原因：沙箱里看不到课程的 Python 环境，或 nbgrader_config.py 里的内核设置不对；"
             "先用 python -m rnnlab.grading autograde <作业> --student <一个学号> 试一份。"
             + (f"其余 {len(graded)} 份已批改并保存。" if graded else ""))
-    if result.having("error"):
-        lines.append("nbgrader 报告了错误（见上方日志）；已批改的成绩已保存。")
+    failed = [j for j in result.having("error") if j not in no_kernel]
     lost = result.having("killed")
     left = result.having("interrupted", "waiting")
-    if not (lost or left):
+    if not (failed or lost or left):
         return "\n".join(lines)
-    done = len(result.having("done", "error"))
     problems = []
+    if failed:
+        problems.append(f"nbgrader 批改 {len(failed)} 份作业时报错（{_names(failed)}），原因见上方日志；"
+                        "成绩册里它们的成绩（若有）不是这一次的。")
     if lost:
         problems.append(f"{len(lost)} 份作业的批改进程意外终止，没有成绩：{_names(lost)}。")
     if left:
         problems.append(f"批改已中断：还有 {len(left)} 份没有批改：{_names(left)}。")
     print("\n".join(lines), flush=True)
-    raise CourseError("".join(problems) + f"已批改的 {done} 份成绩都已保存在成绩册中。"
-                      f"补批这些作业：{_again(lost + left)}")
+    raise CourseError("".join(problems) + f"已批改的 {len(result.having('done'))} 份成绩都已保存在成绩册中。"
+                      f"补批这些作业：{_again(failed + lost + left)}")
 
 
 def cmd_feedback(course: Path, args) -> str:

@@ -32,7 +32,6 @@ copy nbgrader's whole schema by hand; serialised writes keep nbgrader's code the
 from __future__ import annotations
 
 import fcntl
-import glob
 import json
 import os
 import select
@@ -480,8 +479,8 @@ def _grade_one(order: dict, quiet: int, stderr: int) -> int:
         os.dup2(log.fileno(), 2)
         app = NbGraderApp.instance()
         try:
-            # --student is a glob for nbgrader: a student id is matched literally.
-            app.initialize(["autograde", order["aid"], "--student", glob.escape(order["student"]), "--force"])
+            # One argument (an id may start with "-"); ids with glob characters never come here (cli.py).
+            app.initialize(["autograde", order["aid"], f"--student={order['student']}", "--force"])
             app.start()
             return 0
         except NoStart:  # how a Jupyter app says its sub-command (autograde) ran to the end

@@ -1,7 +1,7 @@
 """Parallel autograde (issue 16): `python -m rnnlab.grading autograde AID --jobs N` grades a class
 of honest, wrong and hostile submissions with the same scores, incidents and files as nbgrader's
 own sequential `nbgrader autograde AID`, while another process holds the gradebook locked for
-longer than SQLite's default 5 s wait; Ctrl-C keeps every finished grade and names who remains;
+longer than SQLite's default 5 s wait; Ctrl-C (or kill) keeps every finished grade and names who remains;
 a killed worker loses only its own student and the command says so in Chinese; a second
 command while one runs is refused and changes nothing; a worker
 replaced after its quota grades like the first; folders nbgrader cannot grade are named, not
@@ -223,8 +223,9 @@ def submission_exists(course, sid):
         return True
 
 
-def test_ctrl_c_keeps_finished_students_and_names_the_rest(klass, sequential):
-    course = copy_of(klass, "interrupted")
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_ctrl_c_keeps_finished_students_and_names_the_rest(klass, sequential, stop):
+    course = copy_of(klass, f"interrupted-{stop.name}")
     proc = start_cli(course, "autograde", AID, "--jobs", "1")
     finished = []
     for line in proc.stdout:
@@ -233,7 +234,7 @@ def test_ctrl_c_keeps_finished_students_and_names_the_rest(klass, sequential):
             finished.append(m.group(3))
             # Meanwhile a second command is refused (the first holds the course) and changes nothing.
             second = run_cli(course, "autograde", AID, "--student", "s05")
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(stop)
             break
     out, err = proc.communicate(timeout=120)
     assert finished, out[-2000:] + err[-2000:]

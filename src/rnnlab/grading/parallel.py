@@ -320,13 +320,16 @@ STATUS_TEXT = {"done": "批改完成", "error": "nbgrader 报告了错误", "kil
                "interrupted": "已中断，没有成绩"}
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def grade(course: Path, pairs: list[tuple[str, str]], workers: int, out: IO | None = None,
           progress: bool | None = None, worker_jobs: int = WORKER_JOBS) -> Result:
     """Grade every (assignment, student) pair with at most `workers` worker processes at once.
 
     Each submission's log is printed in one piece when it is graded, headed by a line naming
     the student (so logs never interleave). A progress line with an ETA is drawn when `out`
-    is a terminal. Ctrl-C (SIGINT) stops the run: see the module docstring.
+    is a terminal. Ctrl-C (SIGINT) or SIGTERM stops the run: see the module docstring.
     """
     out = out or sys.stdout
     if progress is None:
@@ -338,10 +341,11 @@ def grade(course: Path, pairs: list[tuple[str, str]], workers: int, out: IO | No
     asked = [0]  # Ctrl-C presses
     stop_deadline = None
 
-    def on_sigint(_signum, _frame):
+    def on_stop(_signum, _frame):
         asked[0] += 1
 
-    old = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
+    # `kill PID` or `timeout` (SIGTERM) stops like Ctrl-C: finished grades kept, the rest named.
+    old = {sig: signal.signal(sig, on_stop) for sig in STOP_SIGNALS} if _main_thread() else {}
     t0 = time.monotonic()
     finished = 0
     drawn = False
@@ -452,8 +456,8 @@ def grade(course: Path, pairs: list[tuple[str, str]], workers: int, out: IO | No
         if drawn:
             out.write("\r\x1b[K")
             out.flush()
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
         shutil.rmtree(logs, ignore_errors=True)
     forget_unfinished(course, jobs, before)
     return Result(jobs, bool(asked[0]), time.monotonic() - t0)

@@ -202,6 +202,11 @@ def test_quiz_feedback():
     assert q.check() is False and "打印出的形状" in q.feedback.value
     q.choice.index = 0
     assert q.check() is True and "因为 a" in q.feedback.value
+    # A radio button shows plain text: no literal backticks in the options a student reads.
+    q = quiz("?", ["`h_n` 和 `c_n` 都是 (2, 8, 32)", "`output[-1]` 等于 `c_n[-1]`"], answer=0)
+    assert q.choice.options == ("h_n 和 c_n 都是 (2, 8, 32)", "output[-1] 等于 c_n[-1]")
+    with pytest.raises(ValueError, match="重复"):
+        quiz("?", ["`a`", "a"], answer=0)
     for bad in (["只有一条"], {3: "越界"}, {True: "布尔不是下标"}, "一个字符串"):
         with pytest.raises(ValueError, match="explanations"):
             quiz("?", ["a", "b", "c"], answer=0, explanations=bad)

@@ -35,6 +35,11 @@ def _inline_code(text: str) -> str:
     return _code_spans(escape(text))
 
 
+def _plain(text: str) -> str:
+    """An option's label: a radio button shows plain text, so `identifiers` lose their backticks."""
+    return re.sub(r"`([^`]+)`", r"\1", str(text))
+
+
 def _per_option(explanations, n: int) -> dict[int, str]:
     """Normalise `explanations` (None, a list of n texts, or {index: text}) to a dict."""
     if explanations is None:
@@ -59,7 +64,10 @@ class Quiz(W.VBox):
             raise ValueError(f"answer 应当是选项的下标（0 到 {len(options) - 1}），收到的是 {answer!r}。")
         self.answer, self.explanation = answer, explanation
         self.explanations = _per_option(explanations, len(options))
-        self.choice = W.RadioButtons(options=[str(o) for o in options], value=None, layout=W.Layout(width="auto"))
+        labels = [_plain(o) for o in options]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"选项不能重复：{labels}")
+        self.choice = W.RadioButtons(options=labels, value=None, layout=W.Layout(width="auto"))
         self.button = W.Button(description="检查答案")
         self.feedback = W.HTML()
         self.button.on_click(lambda _b: self.check())

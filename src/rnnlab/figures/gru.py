@@ -145,7 +145,7 @@ def draw_gru_cell(ax=None, highlight: str | None = None):
             "weight_ih (3H, I)、weight_hh (3H, H)、bias_ih 和 bias_hh (3H,) 都按 r、z、n 的顺序每 H 行一块",
             ha="center", va="top", fontsize=10, color=ROLE["note"])
     ax.text((left + right) / 2, bottom - 1.05,
-            "论文和《动手学深度学习》先算 r ⊙ hₜ₋₁ 再乘权重，没有 bₕₙ 这一项：和 nn.GRUCell 的结果不同",
+            "论文和《动手学深度学习》先算 r ⊙ hₜ₋₁ 再乘权重，偏置也不经过 r：和 nn.GRUCell 的结果不同",
             ha="center", va="top", fontsize=10, color=ROLE["note"])
     fit(ax, (-0.05, x_out + 0.9), (bottom - 1.55, top + 0.15), inches_per_unit=0.74)
     return fig

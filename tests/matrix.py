@@ -77,7 +77,10 @@ class Grader:
 
     def grade(self, answers: dict[str, str | None]) -> dict[str, str | None]:
         """answers: solution grade_id -> code (None: the blank release stub; absent: the reference)."""
+        # %reset clears names, not torch's global switches: one answer set must not leave them to the next.
         assert self._run("%reset -f") is None
+        assert self._run("import torch\ntorch.set_grad_enabled(True)\ntorch.set_default_dtype(torch.float32)\n"
+                         "torch.set_default_device(None)\ndel torch") is None
         results = {}
         for cell in self.cells:
             if cell.role == "solution":

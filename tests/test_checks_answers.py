@@ -72,3 +72,24 @@ def test_the_visible_check_catches_what_it_can_see(aid, name):
             check_of(aid, gid)(fn)
     else:
         assert "通过" in check_of(aid, gid)(fn)
+
+
+@pytest.mark.parametrize("aid", chapters.assignments())
+def test_global_switches_left_by_a_cell_do_not_fail_a_right_answer(aid):
+    """Gradients off, another default dtype, the meta device: set in some earlier cell, they are no
+    mistake of the function checked (each check runs in torch's default state), and are left as they were."""
+    import torch
+
+    ns = functions(aid, {})
+    try:
+        torch.set_grad_enabled(False)
+        torch.set_default_dtype(torch.float64)
+        torch.set_default_device("meta")
+        for gid in answers_of(aid).TESTS_OF:
+            assert "通过" in check_of(aid, gid)(ns[gid])
+        assert not torch.is_grad_enabled() and torch.get_default_dtype() == torch.float64
+        assert torch.empty(1).device.type == "meta"
+    finally:
+        torch.set_default_device(None)
+        torch.set_default_dtype(torch.float32)
+        torch.set_grad_enabled(True)

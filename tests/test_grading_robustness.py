@@ -58,6 +58,23 @@ rnnlab.checks.core.close = lambda *a, **k: True
 rnnlab.checks.a1_rnncell.close = lambda *a, **k: True
 rnnlab.checks.a1_rnncell.check_values = lambda *a, **k: None
 '''
+# The expected values come from nn.RNNCell: made to call the wrong step, they would agree with it.
+PATCH_FORWARD = """
+import torch
+torch.nn.RNNCell.forward = lambda self, x, h=None: rnn_cell_step(
+    x, h if h is not None else torch.zeros(x.shape[0], self.hidden_size), self.weight_ih, self.weight_hh,
+    self.bias_ih, self.bias_hh, self.nonlinearity)
+"""
+PATCH_VF = """
+import torch
+torch._VF.rnn_tanh_cell = lambda x, h, w_ih, w_hh, b_ih, b_hh: rnn_cell_step(x, h, w_ih, w_hh, b_ih, b_hh)
+torch._VF.rnn_relu_cell = lambda x, h, w_ih, w_hh, b_ih, b_hh: rnn_cell_step(x, h, w_ih, w_hh, b_ih, b_hh, "relu")
+"""
+SWITCHES = """
+torch.set_grad_enabled(False)
+torch.set_default_dtype(torch.float64)
+torch.set_default_device("meta")
+"""
 HARDCODED = '''def rnn_cell_param_shapes(input_size, hidden_size):
     return {"weight_ih": (9, 6), "weight_hh": (9, 9), "bias_ih": (9,), "bias_hh": (9,)}
 '''
@@ -132,9 +149,13 @@ CASES = {
     "huge_output": ({}, _append_to_answer("rnn_cell_param_shapes", "print('x' * 5_000_000)"), "full", "输出过长"),
     "patched_comparisons": ({"rnn_cell_step": WRONG_STEP + PATCH_COMPARISONS}, None, STEP_TESTS, "torch.allclose"),
     "patching_inside_function": ({"run_rnn_cell": WRONG_RUN_PATCHING_INSIDE}, None, RUN_TESTS, None),
+    "patched_module_forward": ({"rnn_cell_step": WRONG_STEP + PATCH_FORWARD}, None, STEP_TESTS, "RNNCell.forward"),
+    "patched_kernel": ({"rnn_cell_step": WRONG_STEP + PATCH_VF}, None, STEP_TESTS, "torch._VF.rnn_tanh_cell"),
     "patched_checks": ({"rnn_cell_step": WRONG_STEP + PATCH_CHECKS}, None, STEP_TESTS, "rnnlab.checks.core.close"),
     "silenced_traceback": ({"rnn_cell_param_shapes": WRONG_SHAPES + SILENCE}, None, SHAPE_TESTS, "showtraceback"),
     "hardcoded_visible_answers": ({"rnn_cell_param_shapes": HARDCODED}, None, ("test_param_shapes_hidden",), None),
+    # Global switches left on in an answer cell: no tampering, and the functions are right.
+    "switched_torch_state": ({}, _append_to_answer("rnn_cell_step", SWITCHES), "full", None),
 }
 # Submissions that are not a notebook with the right name: written by hand below.
 FILE_CASES = {
@@ -227,7 +248,7 @@ def test_huge_output_is_capped_in_the_graded_notebook(graded):
 def test_honest_students_have_no_incident(graded):
     course, _, _, _ = graded
     logged = [json.loads(l) for l in (course / "grading_incidents.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert not [e for e in logged if e["student"] in ("honest", "honest_imports_dynamo")]
+    assert not [e for e in logged if e["student"] in ("honest", "honest_imports_dynamo", "switched_torch_state")]
 
 
 @pytest.mark.parametrize("sid", ["honest", "dying_kernel", "patched_comparisons", "empty_notebook"])

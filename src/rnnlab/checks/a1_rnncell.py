@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
+from rnnlab.checks.core import fresh_torch_state
 from rnnlab.checks.core import (
     call, check_is_tensor, check_shape, check_values, close, describe, fail, shape_of, unpack_pair,
 )
@@ -88,6 +89,7 @@ def _step_mistakes(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity, want):
     return []
 
 
+@fresh_torch_state
 def check_rnn_cell_step(rnn_cell_step) -> str:
     """Visible check for `rnn_cell_step`: input 3, hidden 4, batch 2.
 
@@ -177,6 +179,7 @@ def _run_case():
     )
 
 
+@fresh_torch_state
 def check_run_rnn_cell(run_rnn_cell) -> str:
     """Visible check for `run_rnn_cell`: seq 4, batch 2, input 3, hidden 5.
 
@@ -243,6 +246,7 @@ def check_run_rnn_cell(run_rnn_cell) -> str:
     return "run_rnn_cell 通过了可见检查。"
 
 
+@fresh_torch_state
 def check_rnn_cell_param_shapes(rnn_cell_param_shapes) -> str:
     """Visible check for `rnn_cell_param_shapes` with input 6, hidden 9 (never prints the answer).
 

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
+from rnnlab.checks.core import fresh_torch_state
 from rnnlab.checks.core import check_gradients, guarded_copy as _guarded_copy, refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close and CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
@@ -287,6 +288,7 @@ def visible_cases() -> list[Case]:
     ]
 
 
+@fresh_torch_state
 def check_manual_rnn(manual_rnn) -> str:
     """Visible check for `manual_rnn`: every setting of the contract, then gradients."""
     cases = visible_cases()
@@ -330,6 +332,7 @@ def _is_int_shape(value) -> bool:
     return isinstance(value, tuple) and all(type(d) is int for d in value)
 
 
+@fresh_torch_state
 def check_rnn_io_shapes(rnn_io_shapes) -> str:
     """Visible check for `rnn_io_shapes`; torch's meta-device forward is the expectation (never printed)."""
     name = "rnn_io_shapes"

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
+from rnnlab.checks.core import fresh_torch_state
 from rnnlab.checks.core import refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close, CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, check_shape, check_values, close, describe, expect_close, fail,
@@ -221,6 +222,7 @@ def _shape_variants(I, H, L, P) -> list[tuple[str, dict]]:
     return [(key, {k: s for k, s in shapes.items() if s != want[k]}) for key, shapes in out]
 
 
+@fresh_torch_state
 def check_lstm_param_shapes(lstm_param_shapes) -> str:
     """Visible check for `lstm_param_shapes`: num_layers 1 and 3, proj_size 0 and > 0, the defaults."""
     __tracebackhide__ = True
@@ -282,6 +284,7 @@ def _count_variants(I, H, L, bias) -> list[tuple[str, int]]:
     return [(k, n) for k, n in out if n != want]
 
 
+@fresh_torch_state
 def check_lstm_num_params(lstm_num_params) -> str:
     """Visible check for `lstm_num_params`: num_layers 1 and > 1, bias True and False, the defaults."""
     __tracebackhide__ = True
@@ -344,6 +347,7 @@ def run_split(split_lstm_gates, weight: torch.Tensor, label: str):
     return blocks
 
 
+@fresh_torch_state
 def check_split_lstm_gates(split_lstm_gates) -> str:
     """Visible check for `split_lstm_gates`: weight_ih, weight_hh (with and without proj_size), a bias."""
     __tracebackhide__ = True
@@ -477,6 +481,7 @@ def step_gradients(args, part: int):
     return [leaf.grad for leaf in leaves] + [getattr(cell, n).grad for n in STEP_ARGS[3:]]
 
 
+@fresh_torch_state
 def check_lstm_cell_step(lstm_cell_step) -> str:
     """Visible check for `lstm_cell_step`: two sizes (one with a square weight_ih), then gradients."""
     __tracebackhide__ = True

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
+from rnnlab.checks.core import fresh_torch_state
 from rnnlab.checks.core import refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close, CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
@@ -301,6 +302,7 @@ def visible_step_cases() -> list[StepCase]:
 STEP_ARG_NAMES = ("x_t", "h_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
+@fresh_torch_state
 def check_gru_cell_step(gru_cell_step) -> str:
     """Visible check for `gru_cell_step`: four sizes (batch 1 among them), then gradients to all six inputs."""
     __tracebackhide__ = True
@@ -397,6 +399,7 @@ def expect_connected_blocks(split_gru_gates, param: nn.Parameter, label: str) ->
         fail(HINTS["split_detached"])
 
 
+@fresh_torch_state
 def check_split_gru_gates(split_gru_gates) -> str:
     """Visible check for `split_gru_gates`: an nn.GRUCell(5, 4)'s weight_ih (12, 5), weight_hh (12, 4),
     bias_ih and bias_hh (12,), a GRUCell(3, 2)'s weight_ih (6, 3), and a Parameter (gradients)."""
@@ -474,6 +477,7 @@ def expect_param_shapes(result, want: dict, inp: int, hid: int, layers: int, lab
         fail(HINTS["shape_generic"].format(**fmt))
 
 
+@fresh_torch_state
 def check_gru_param_shapes(gru_param_shapes) -> str:
     """Visible check for `gru_param_shapes`; torch's nn.GRU on the meta device is the expectation (never printed)."""
     __tracebackhide__ = True

@@ -30,6 +30,7 @@ from torch import nn
 
 from rnnlab import oracles
 from rnnlab import shapes as _shape_model
+from rnnlab.checks.core import fresh_torch_state
 from rnnlab.checks.core import check_gradients, guarded_copy as _guarded_copy, refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close and CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
@@ -210,6 +211,7 @@ def _check_shape_dict(got, want: dict, label: str, mode, input_size, hidden_size
                  + (hint or "想一想它的行对应什么（几组 × 多少维）、列对应它乘的是什么输入。"))
 
 
+@fresh_torch_state
 def check_recurrent_param_shapes(recurrent_param_shapes) -> str:
     """Visible check: every mode, 1 and more layers, both directions, proj_size; ValueError for proj misuse."""
     name = "recurrent_param_shapes"
@@ -290,6 +292,7 @@ def _count_variants(mode, input_size, hidden_size, kw) -> list[tuple[int, str]]:
     return [(c, h) for c, h in out if c != want and len(hints_of[c]) == 1]
 
 
+@fresh_torch_state
 def check_recurrent_num_params(recurrent_num_params) -> str:
     """Visible check: every mode, layers, directions, bias on/off, proj_size; ValueError for proj misuse."""
     name = "recurrent_num_params"
@@ -421,6 +424,7 @@ def run_final_states(fn, case: StatesCase):
     return check_is_tensor(f, f"{name} 的 forward_last"), check_is_tensor(b, f"{name} 的 backward_last")
 
 
+@fresh_torch_state
 def check_final_states_from_output(final_states_from_output) -> str:
     """Visible check: RNN/GRU/LSTM outputs, 1 to 3 layers, batch_first off and on, the default call."""
     cases = states_cases()
@@ -628,6 +632,7 @@ def bi_cases() -> list[BiCase]:
     ]
 
 
+@fresh_torch_state
 def check_manual_bidirectional_rnn(manual_bidirectional_rnn) -> str:
     """Visible check: one, two and three layers, then gradients of output and h_n."""
     cases = bi_cases()

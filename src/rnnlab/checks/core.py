@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import math
 import os
 import sys
@@ -35,8 +36,36 @@ _item = _TB.item
 _no_grad = torch.no_grad
 _no_torch_function = torch._C.DisableTorchFunctionSubclass
 
+# The global state a check resets (captured too: a student may rebind these names).
+_enable_grad = torch.enable_grad
+_inference_mode = torch.inference_mode
+_device = torch.device
+_get_default_dtype = torch.get_default_dtype
+_set_default_dtype = torch.set_default_dtype
+_float32 = torch.float32
+
 ATOL = 1e-5
 RTOL = 1e-4
+
+
+def fresh_torch_state(check):
+    """Run a check in torch's default global state, whatever a student's cell left switched.
+
+    torch.set_grad_enabled(False), torch.set_default_device("meta") or a changed default dtype
+    in one cell would otherwise fail a later question's check inside its own reference
+    computation, with torch's English error. The student's function runs in this state too:
+    it is judged by what it computes, not by what the notebook around it switched.
+    """
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        dtype = _get_default_dtype()
+        _set_default_dtype(_float32)
+        try:
+            with _enable_grad(), _inference_mode(False), _device("cpu"):
+                return check(*args, **kwargs)
+        finally:
+            _set_default_dtype(dtype)
+    return run
 
 
 class CheckFailed(AssertionError):

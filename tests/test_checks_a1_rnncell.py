@@ -129,8 +129,16 @@ def detached_weight_hh(cell, x, h0):
     return loop(cell, x, h, step)
 
 
+def bias_alias_inplace(x, h, wi, wh, bi, bh, nl):
+    b = bi if bi is not None else 0
+    if bh is not None:
+        b += bh                       # bi is the caller's tensor: it is changed in place
+    return act(x @ wi.T + h @ wh.T + b, nl)
+
+
 # hint key -> (check, wrong function, format arguments of the hint)
 MISTAKES = {
+    "step_modifies_input": (STEP, step_with(bias_alias_inplace), {"arg": "bias_ih"}),
     "no_bias_ih": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(F.linear(x, wi) + F.linear(h, wh, bh), nl)), {}),
     "no_bias_hh": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(F.linear(x, wi, bi) + F.linear(h, wh), nl)), {}),
     "no_biases": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(x @ wi.T + h @ wh.T, nl)), {}),

@@ -92,6 +92,14 @@ CORRECT = {
 
 # ------------------------------------------------------------ plausible mistakes
 WRONG = {
+    # Right values, but the caller's bias_ih is changed in place (b is not a copy).
+    "bias_alias_inplace": (STEP, STEP_SIG + """
+    b = bias_ih if bias_ih is not None else 0
+    if bias_hh is not None:
+        b += bias_hh
+    z = x_t @ weight_ih.T + h_prev @ weight_hh.T + b
+    return torch.relu(z) if nonlinearity == "relu" else torch.tanh(z)
+""", True),
     "no_bias_hh": (STEP, STEP_SIG + """
     z = x_t @ weight_ih.T + h_prev @ weight_hh.T
     if bias_ih is not None:

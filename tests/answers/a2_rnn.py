@@ -263,6 +263,8 @@ def rnn_io_shapes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_f
         "    output = inp.transpose(0, 1) if rnn.batch_first else inp\n", "    output = inp\n"), True),
     "h0_ignored": ("manual_rnn", _edit("    if h0 is None:\n        h0 = torch.zeros(L, B, H)\n",
                                        "    h0 = torch.zeros(L, B, H)\n"), True),
+    # The zeros of a1's cell, (B, H): h0[k] is then a zero row that broadcasts, until num_layers > batch.
+    "h0_none_without_layers": ("manual_rnn", _edit("h0 = torch.zeros(L, B, H)", "h0 = torch.zeros(B, H)"), True),
     "h0_none_not_zeros": ("manual_rnn", _edit("h0 = torch.zeros(L, B, H)", "h0 = torch.randn(L, B, H)"), True),
     "hidden_state_not_carried": ("manual_rnn", _edit(
         "F.linear(h, w_hh, b_hh)", "F.linear(h0[k], w_hh, b_hh)"), True),
@@ -284,8 +286,9 @@ def manual_rnn(rnn, x, h0=None):
         "    return output, h_n\n",
         "    with torch.no_grad():\n        rnn.weight_hh_l0.zero_()\n    return output, h_n\n"), True),
 
+    "squeeze_breaks_batch_one": ("manual_rnn", _edit("            outs.append(h)\n", "            outs.append(h.squeeze())\n"),
+                                 True),  # the visible case with batch 1 (and more layers than the batch)
+
     # manual_rnn: what the visible check cannot see (sizes it never uses)
     "at_most_three_layers": ("manual_rnn", _edit("    for k in range(L):\n", "    for k in [0, 1, 2][:L]:\n"), False),
-    "squeeze_breaks_batch_one": ("manual_rnn", _edit("            outs.append(h)\n", "            outs.append(h.squeeze())\n"),
-                                 False),
 }

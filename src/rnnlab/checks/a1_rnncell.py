@@ -35,6 +35,8 @@ HINTS = {
     "dropped_given_bias": "{none}=None 时，给定的 {given} 却没有加上：两个偏置要分别判断是否为 None，"
                           "一个是 None 不影响另一个。",
     "ignores_relu": "nonlinearity=\"relu\" 时应当用 relu 代替 tanh。",
+    "step_modifies_input": "rnn_cell_step 原地修改了传入的 {arg}（调用者的张量被改掉了）：b = {arg} 并不复制，"
+                           "之后的 b += …、add_ 改的就是 {arg}。用不改动输入的写法算出新的张量。",
     "step_generic": "逐项检查：x_t 与 weight_ih、h_prev 与 weight_hh 的乘法（注意转置），"
                     "两个偏置（None 表示没有这一项），以及激活函数。",
     # run_rnn_cell
@@ -89,6 +91,9 @@ def _step_mistakes(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity, want):
     return []
 
 
+STEP_ARGS = ("x_t", "h_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
 @fresh_torch_state
 def check_rnn_cell_step(rnn_cell_step) -> str:
     """Visible check for `rnn_cell_step`: input 3, hidden 4, batch 2.
@@ -122,8 +127,12 @@ def check_rnn_cell_step(rnn_cell_step) -> str:
     for label, biases, nonlinearity, want, mistakes in plans:
         what = f"{name}(..., {label}) 的返回值" if label else f"{name} 的返回值"
         kwargs = {"nonlinearity": nonlinearity} if label.startswith("nonlinearity") else {}
-        fresh = [a.clone() for a in args] + [b if b is None else b.clone() for b in biases]
+        given = [*args, *biases]
+        fresh = [a if a is None else a.clone() for a in given]
         out = check_is_tensor(call(rnn_cell_step, name, *fresh, **kwargs), name)
+        for arg, before, after in zip(STEP_ARGS, given, fresh):
+            if before is not None and not close(after, before, atol=0.0, rtol=0.0):
+                fail(f"{what}：" + HINTS["step_modifies_input"].format(arg=arg))
         check_shape(out, (batch, hid), what, "批量大小, hidden_size")
         if not close(out, want):
             for variant, hint in mistakes:

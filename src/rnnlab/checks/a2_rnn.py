@@ -285,6 +285,8 @@ def visible_cases() -> list[Case]:
                   new="bias=False（这个 rnn 没有偏置参数）"),
         make_case(2007, 6, 2, 5, 4, num_layers=3, nonlinearity="relu", bias=False, batch_first=True, with_h0=True,
                   new="batch_first=True 且给定 h0，同时 relu、bias=False"),
+        make_case(2008, 4, 1, 3, 4, num_layers=3, with_h0=False,
+                  new="h0=None 且层数多于批量（全零的 h0 要有层这一维：(num_layers, batch, hidden_size)）"),
     ]
 
 

@@ -138,6 +138,8 @@ RAISES = {
     "stack": lambda: torch.stack([H, torch.ones(3, 5)]),
     "einsum": lambda: torch.einsum("bi,hi->bh", X[0], CELL.weight_hh),
     "none": lambda: X[0] @ CELL.weight_ih.T + None,
+    "inplace": lambda: CELL.bias_ih.add_(1.0),                       # b = bias_ih; b += ... on a parameter
+    "proj_size": lambda: nn.GRU(3, 5, proj_size=0 or 2),
 }
 
 
@@ -157,6 +159,13 @@ def test_every_torch_hint_is_tested():
     assert set(RAISES) == set(TORCH_HINTS)
 
 
+def _backward_through_inplace():
+    h = torch.tanh(X[0] @ CELL.weight_ih.T)
+    out = h * 2
+    h.mul_(0.5)                       # h is needed by tanh's backward
+    out.sum().backward()
+
+
 def test_more_messages_of_the_same_mistakes_are_recognised():
     """Other torch calls make the same mistakes with other words."""
     dims = {  # (call, hint)
@@ -167,6 +176,8 @@ def test_more_messages_of_the_same_mistakes_are_recognised():
         (lambda: X[0] @ torch.ones(3, 5, dtype=torch.long), "dtype"),
         (lambda: F.linear(X[0], CELL.weight_ih.T), "matmul"),
         (lambda: CELL.weight_ih.T.T.T + None.T, "none"),
+        (lambda: torch.sigmoid(CELL.weight_ih).chunk(1)[0].sigmoid_(), "inplace"),   # a chunk view changed in place
+        (_backward_through_inplace, "inplace"),
     }
     for fn, name in dims:
         assert str(failure_of(fn)).endswith(TORCH_HINTS[name][1]), name

@@ -39,7 +39,8 @@ _no_torch_function = torch._C.DisableTorchFunctionSubclass
 # The global state a check resets (captured too: a student may rebind these names).
 _enable_grad = torch.enable_grad
 _inference_mode = torch.inference_mode
-_device = torch.device
+_get_default_device = torch.get_default_device
+_set_default_device = torch.set_default_device
 _get_default_dtype = torch.get_default_dtype
 _set_default_dtype = torch.set_default_dtype
 _float32 = torch.float32
@@ -58,13 +59,18 @@ def fresh_torch_state(check):
     """
     @functools.wraps(check)
     def run(*args, **kwargs):
-        dtype = _get_default_dtype()
+        __tracebackhide__ = True  # the student's traceback shows the check, not this wrapper
+        dtype, device = _get_default_dtype(), _get_default_device()
         _set_default_dtype(_float32)
+        # None, not a `with torch.device("cpu")` block: that is a torch function mode, through
+        # which even the captured C methods would reach a student's patched torch.Tensor.double.
+        _set_default_device(None)
         try:
-            with _enable_grad(), _inference_mode(False), _device("cpu"):
+            with _enable_grad(), _inference_mode(False):
                 return check(*args, **kwargs)
         finally:
             _set_default_dtype(dtype)
+            _set_default_device(None if device.type == "cpu" else device)
     return run
 
 
@@ -135,7 +141,8 @@ def check_is_tensor(value, what: str) -> torch.Tensor:
     if isinstance(value, (list, tuple)):
         fail(
             f"{what} 返回了一个 {describe(value)}，而不是张量。"
-            "如果你把每个时间步的结果放进了列表，请用 torch.stack 把它们叠成一个张量。"
+            "如果是把每个时间步的结果放进了列表，请用 torch.stack 把它们叠成一个张量；"
+            "如果是多返回了值（例如 torch.max 返回的是 (值, 下标)），只返回要求的那个张量。"
         )
     fail(f"{what} 应当返回 torch.Tensor，实际返回的是 {describe(value)}。")
 
@@ -186,8 +193,9 @@ TORCH_HINTS = {
     "input_size": (("has inconsistent input_size",),
      "输入的最后一维应当是 input_size：检查交给单元的是不是 x[t]（形状 (批量, input_size)）。"),
     "matmul": (("shapes cannot be multiplied", "size mismatch"),
-     "矩阵乘法的形状对不上。PyTorch 把权重存成 (输出, 输入)，"
-     "所以应该与权重的转置相乘：x @ W.T（或 F.linear(x, W)）。"),
+     "矩阵乘法的形状对不上。先看每个乘法用的是不是该用的那个权重、乘的是不是该乘的那个张量"
+     "（weight_ih 乘这一层的输入，weight_hh 乘隐状态）；再看转置：PyTorch 把权重存成 (输出, 输入)，"
+     "要乘的是 x @ W.T（或 F.linear(x, W)）。"),
     "dtype": (("same dtype", "expected scalar type", "found dtype"),
      "参与运算的张量 dtype 不同（例如 float32 与 float64，或整数与浮点数）："
      "新建张量时用 x.new_zeros(...) 或 torch.zeros(..., dtype=x.dtype)。"),
@@ -197,6 +205,11 @@ TORCH_HINTS = {
      "torch.stack 要求每个张量的形状相同：检查每一步放进列表的张量。"),
     "einsum": (("einsum():",),
      "einsum 的下标与张量的形状对不上：同一个字母在各处代表的长度必须相同；PyTorch 的权重按 (输出, 输入) 存放。"),
+    "inplace": (("in-place operation", "modified by an inplace operation", "is being modified inplace"),
+     "原地操作（+=、*=、add_、sigmoid_ 之类）改了一个求梯度还要用到的张量：改写成产生新张量的写法，"
+     "例如 a = a + b，而不是 a += b。"),
+    "proj_size": (("proj_size argument is only supported for lstm",),
+     "只有 nn.LSTM 接受 proj_size 参数：nn.RNN、nn.GRU 即使传 proj_size=0 也会报错，建它们时不要传这个参数。"),
     "none": (("'nonetype'",),
      "有一个值是 None：可选参数（例如没有偏置时的 bias、没有给出的初始隐状态）可能是 None，"
      "使用前先用 `is not None` 判断。"),

@@ -378,3 +378,13 @@ def test_the_module_passed_in_is_left_untouched():
         checks.run_manual_rnn(with_(edits_params=True), rnn, x)
     assert all(torch.equal(p.detach(), before[n]) for n, p in rnn.named_parameters())
     assert "forward" not in vars(rnn)
+
+
+def test_parameters_taken_from_state_dict_are_named():
+    """rnn.state_dict() hands out detached tensors: right values, no gradient, and the hint says why."""
+    import answers.a2_rnn as answers
+
+    ns = {"torch": torch, "nn": nn, "F": F}
+    exec(answers.BASE.replace('getattr(rnn, f"weight_ih_l{k}")', 'rnn.state_dict()[f"weight_ih_l{k}"]'), ns)
+    msg = hint_for(checks.check_manual_rnn, ns["manual_rnn"])
+    assert "state_dict()" in msg and "断开" in msg

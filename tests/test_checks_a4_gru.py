@@ -105,6 +105,8 @@ def split(weight, **mistake):
     r, z, n = weight.chunk(3)
     if m("order"):
         return z, r, n
+    if m("rotated"):
+        return n, r, z
     if m("values"):
         return r, z, -n
     if m("detach"):
@@ -349,6 +351,19 @@ def test_torch_errors_get_a_chinese_hint_and_the_case(wrong, torch_hint):
     msg = hint_for(STEP, wrong)
     assert "提示：" + TORCH_HINTS[torch_hint][1] in msg
     assert "出错的这一例：gru_cell_step（batch=2, input_size=5, hidden_size=4）" in msg
+
+
+def test_blocks_in_any_wrong_order_are_called_a_wrong_order():
+    """(n, r, z): the three blocks are the rows of weight, only returned in another order."""
+    msg = hint_for(SPLIT, split_with(rotated=True))
+    assert HINTS["split_order"].format(what="split_gru_gates(weight_ih，形状 (12, 5))") in msg
+    assert "内容不是" not in msg
+
+
+def test_split_by_size_is_told_about_split_and_chunk():
+    """torch.split(weight, 3) cuts blocks of 3 rows: 4 of them here, and 20 for another size."""
+    assert "每块的大小" in hint_for(SPLIT, lambda w: torch.split(w, 3))
+    assert "每块的大小" in HINTS["split_not_three"]
 
 
 def test_hints_never_reveal_the_answer():

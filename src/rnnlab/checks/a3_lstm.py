@@ -97,7 +97,8 @@ HINTS = {
     "step_swapped": "{label}：h_t 和 c_t 的位置反了：返回值是 (h_t, c_t)，隐状态在前，记忆元在后。",
     "step_order_ifog": "{label}：结果像是按 i, f, o, g 的顺序取的 4 个门（有些课程这样写）："
                        "PyTorch 叠放的顺序与此不同，和 split_lstm_gates 一样。",
-    "step_order": "{label}：结果像是 4 个门的次序弄错了：按 PyTorch 叠放的顺序取出各门（和 split_lstm_gates 一样）。",
+    "step_order": "{label}：结果像是 4 个门块用错了位置：或者切出的次序不对（要按 PyTorch 叠放的顺序，"
+                  "和 split_lstm_gates 一样），或者切对了、却在公式里把它们（连同 σ 和 tanh）用在了别的门的位置上。",
     "step_no_tanh_c": "{label}：c_t 对了，h_t 却像是少了对记忆元的 tanh：输出门要乘的是 tanh(c_t)。",
     "step_no_bias_ih": "{label}：bias_ih 似乎没有加上。",
     "step_no_bias_hh": "{label}：bias_hh 似乎没有加上。",

@@ -20,6 +20,7 @@ Every Chinese message is in HINTS; tests/test_checks_a4_gru.py feeds each one it
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -61,8 +62,10 @@ HINTS = {
                  "或者用了不可求导的写法（.detach()、.data、numpy）。",
     "no_fused": "不要调用 nn.GRUCell、nn.GRU 或 torch.gru_cell：请用传入的张量自己写出这一步。",
     # split_gru_gates
-    "split_not_three": "split_gru_gates 应当返回三元组 (w_r, w_z, w_n)，实际返回的是 {got}。",
-    "split_four": "split_gru_gates 返回了 4 块：GRU 只有 3 个门（r、z、n），4 块是 LSTM 的。",
+    "split_not_three": "split_gru_gates 应当返回三元组 (w_r, w_z, w_n)，实际返回的是 {got}。"
+                       "（用 torch.split 时注意：它的第二个参数是每块的大小，torch.chunk 的才是块数。）",
+    "split_four": "split_gru_gates 返回了 4 块：GRU 只有 3 个门块（r、z、n），4 块是 LSTM 的。"
+                  "如果用的是 torch.split，注意它的第二个参数是每块的大小，torch.chunk 的才是块数。",
     "split_columns": "{what}：每块的形状是 {got}，像是沿第 1 维（列）切开了。三个门是沿第 0 维（行）叠在一起的。",
     "split_rows_from_columns": "{what}：每块有 {rows} 行，像是把 weight 的第 1 维（这里是 input_size）当成了 hidden_size。"
                                "hidden_size 只能从第 0 维（三个门叠在一起的行数）得出。",
@@ -382,9 +385,9 @@ def expect_gate_blocks(blocks, weight: torch.Tensor, hidden: int, what: str) -> 
     with torch.no_grad():
         if close(torch.cat([b.detach() for b in blocks]), weight.detach(), atol=0, rtol=0):
             return
-        if close(torch.cat([blocks[1].detach(), blocks[0].detach(), blocks[2].detach()]), weight.detach(),
-                 atol=0, rtol=0):
-            fail(HINTS["split_order"].format(what=what))
+        for order in itertools.permutations(range(3)):  # (z, r, n), (n, r, z)...: right blocks, wrong order
+            if close(torch.cat([blocks[i].detach() for i in order]), weight.detach(), atol=0, rtol=0):
+                fail(HINTS["split_order"].format(what=what))
     fail(HINTS["split_values"].format(what=what))
 
 

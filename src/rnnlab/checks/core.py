@@ -340,7 +340,8 @@ def check_gradients(part: str, value, module, wants: dict, inplace_hint: str) ->
     __tracebackhide__ = True
     if not value.requires_grad:
         fail(f"{part} 与 rnn 的参数断开了：没有梯度能传回去。是否用了 .detach()、.data、.item()、"
-             "torch.no_grad()，或者用 torch.tensor 把结果重新包装了一遍？")
+             "torch.no_grad()，是否从 rnn.state_dict() 取的参数（它返回的张量不在计算图上，"
+             "用 getattr(rnn, 名字) 或 rnn.named_parameters()），或者用 torch.tensor 把结果重新包装了一遍？")
     try:
         value.sum().backward()
     except RuntimeError as e:
@@ -352,4 +353,5 @@ def check_gradients(part: str, value, module, wants: dict, inplace_hint: str) ->
         got = getattr(module, name).grad
         if got is None or not close(got, want):
             fail(f"{part}.sum() 对 {name} 的梯度与 PyTorch 的不一致：计算图在某处断开了，"
-                 "或者用了不可求导的写法（.detach()、.data、.item()、torch.no_grad()、numpy）。")
+                 "或者用了不可求导的写法（.detach()、.data、.item()、torch.no_grad()、numpy），"
+                 "或者参数是从 rnn.state_dict() 取的（它返回的张量不在计算图上）。")

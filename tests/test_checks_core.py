@@ -236,3 +236,16 @@ def test_ipython_shows_the_students_line_not_the_checks_or_torch_frames():
     assert TORCH_HINTS["batch_size"][1] in text
     # The whole traceback is short: the caller, one frame of rnnlab (the raise), the message.
     assert sum(line.startswith("File ") for line in text.splitlines()) <= 2
+
+
+def test_a_rebound_checks_name_says_where_the_check_lives():
+    """A student copies a1's `from rnnlab import checks` into a2: the test cells then look up
+    a2's checks on the package, and the error says what happened, in Chinese."""
+    import rnnlab.checks as package
+
+    with pytest.raises(AttributeError, match="rnnlab.checks.a2_rnn") as err:
+        package.check_manual_rnn
+    assert "from rnnlab.checks import a2_rnn as checks" in str(err.value)
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        package.nothing_here
+    assert package.check_rnn_cell_step is not None  # a1's names stay where released notebooks use them

@@ -18,3 +18,19 @@ __all__ = [
     "check_run_rnn_cell", "check_shape", "check_values", "close", "describe", "expect_close", "fail",
     "is_plain_tensor", "max_abs_diff", "shape_of", "unpack_pair",
 ]
+
+
+def __getattr__(name: str):
+    """`checks.check_manual_rnn` after a cell rebound `checks` to this package: say where it lives."""
+    if name.startswith("check_"):
+        import importlib
+
+        from rnnlab import chapters
+
+        for module in chapters.checks_modules():
+            if hasattr(importlib.import_module(module), name):
+                raise AttributeError(
+                    f"rnnlab.checks 里没有 {name}：它在 {module}。是不是某个单元格里写了 `from rnnlab import checks`，"
+                    f"把作业开头的 `from {module.rsplit('.', 1)[0]} import {module.rsplit('.', 1)[1]} as checks` 覆盖了？"
+                    "删掉那一行，再重新运行最上面的设置单元格。")
+    raise AttributeError(f"module 'rnnlab.checks' has no attribute {name!r}")

@@ -57,6 +57,9 @@ def step(x, h, w_ih, w_hh, b_ih, b_hh, **mistake):
         out = out + 1e-2
     if m("squeeze"):
         out = out.squeeze()
+    if m("in_place"):
+        h.sub_(h - out)               # h_prev itself becomes h_t: the caller's tensor changed
+        return h
     return out
 
 
@@ -221,6 +224,8 @@ MISTAKES = {
     "step_shape": (STEP, lambda x, h, *p: torch.cat([step(x, h, *p), h], 1),
                    {"what": "gru_cell_step（batch=2, input_size=5, hidden_size=4）", "got": (2, 8)}),
     "step_detached": (STEP, with_(detach=True), {}),
+    "step_modifies_input": (STEP, with_(in_place=True),
+                            {"what": "gru_cell_step（batch=2, input_size=5, hidden_size=4）", "arg": "h_prev"}),
     "step_grad_missing": (STEP, lambda x, h, wi, wh, bi, bh: step(x, h.detach(), wi, wh, bi, bh), {"name": "h_prev"}),
     # right values, but an extra path to bias_ih that adds 0 to h_t and 0.5 to its gradient
     "step_grad": (STEP, lambda x, h, wi, wh, bi, bh: step(x, h, wi, wh, bi, bh) + 0.5 * (bi - bi.detach()).sum(),

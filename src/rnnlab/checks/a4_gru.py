@@ -55,6 +55,8 @@ HINTS = {
                     "每个门用的激活函数、重置门 r 乘的是哪一项，以及最后怎样用 z 混合 n 与 h_prev。",
     "step_case": "前面的例子都通过了，这一例第一次用到：{new}。",
     "step_shape": "{what}：形状是 {got}，应当是 (批量大小, hidden_size)，与 h_prev 相同。",
+    "step_modifies_input": "{what}：gru_cell_step 原地修改了传入的 {arg}（调用者的张量被改掉了）："
+                           "不要对参数用 +=、sub_、mul_ 之类的原地操作，计算结果写进新的张量。",
     "step_detached": "h_t 与输入断开了，没有梯度能传回去：是否用了 .detach()、.data、.item()、torch.no_grad()，"
                      "或者用 torch.tensor 把结果重新包装了一遍？",
     "step_grad_missing": "h_t.sum() 对 {name} 没有梯度：计算图在 {name} 这里断开了。",
@@ -264,6 +266,7 @@ def run_gru_cell_step(gru_cell_step, args, label: str = "gru_cell_step") -> torc
     name = "gru_cell_step"
     tripped: list = []
     batch, input_size, hidden = args[0].shape[0], args[0].shape[1], args[1].shape[1]
+    before = [a.detach().clone() for a in args]
     try:
         with _no_fused_gru(tripped):
             result = call(gru_cell_step, name, *args)
@@ -283,6 +286,9 @@ def run_gru_cell_step(gru_cell_step, args, label: str = "gru_cell_step") -> torc
         fail(f"{msg}\n{extra}（出错的这一例：{label}）")
     if tripped:  # the student's code caught our refusal and went on
         fail(tripped[0])
+    for arg, given, original in zip(STEP_ARG_NAMES, args, before):
+        if not close(given.detach(), original, atol=0, rtol=0):
+            fail(HINTS["step_modifies_input"].format(what=label, arg=arg))
     return check_is_tensor(result, name)
 
 
@@ -333,7 +339,7 @@ def check_gru_cell_step(gru_cell_step) -> str:
 
     # Gradients: h_t must stay connected to every input.
     inputs = fresh(grad_case.args, requires_grad=True)
-    got = run_gru_cell_step(gru_cell_step, inputs, grad_case.label)
+    got = run_gru_cell_step(gru_cell_step, inputs, grad_case.label + "，求梯度")
     if not got.requires_grad:
         fail(HINTS["step_detached"])
     call(lambda: got.sum().backward(), "h_t.sum().backward()")

@@ -107,3 +107,10 @@ def test_each_mistake_loses_points_in_its_question(aid, name):
         assert CJK.search(got[own[0]]), f"{name}：可见检查的提示应当是中文：{got[own[0]]}"
     else:
         assert own[0] not in lost, f"{name}：可见检查发现了它，应标为 caught_by_visible=True"
+
+
+@pytest.mark.parametrize("aid, name", [("a5_bidirectional", "manual_h_read_back_from_output")])
+def test_a_hidden_gradient_test_explains_an_in_place_error_in_chinese(aid, name):
+    """Hidden feedback too: torch's in-place error inside backward() comes with its Chinese hint."""
+    error = results(aid)[name]["test_manual_bidirectional_rnn_hidden_grad"]
+    assert error is not None and "原地操作" in error and "inplace operation" in error

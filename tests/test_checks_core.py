@@ -249,3 +249,11 @@ def test_a_rebound_checks_name_says_where_the_check_lives():
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         package.nothing_here
     assert package.check_rnn_cell_step is not None  # a1's names stay where released notebooks use them
+
+
+def test_a_float64_result_is_told_its_dtype():
+    want = torch.ones(2, 3)
+    for check in (lambda got: core.check_values(got, want, "outputs"), lambda got: core.expect_close(got, want, "outputs")):
+        with pytest.raises(CheckFailed, match="dtype 是 torch.float64"):
+            check(want.double())
+        check(want.clone())

@@ -92,6 +92,15 @@ CORRECT = {
 
 # ------------------------------------------------------------ plausible mistakes
 WRONG = {
+    # Right values in a float64 buffer: nn.RNN's outputs are float32, like x.
+    "run_float64_buffer": (RUN, RUN_SIG + """
+    h = torch.zeros(x.shape[1], cell.hidden_size) if h0 is None else h0
+    outputs = torch.zeros(x.shape[0], x.shape[1], cell.hidden_size, dtype=torch.float64)
+    for t in range(x.shape[0]):
+        h = cell(x[t], h)
+        outputs[t] = h
+    return outputs, h
+""", True),
     # Right values, but the caller's bias_ih is changed in place (b is not a copy).
     "bias_alias_inplace": (STEP, STEP_SIG + """
     b = bias_ih if bias_ih is not None else 0

@@ -265,6 +265,8 @@ def rnn_io_shapes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_f
                                        "    h0 = torch.zeros(L, B, H)\n"), True),
     # The zeros of a1's cell, (B, H): h0[k] is then a zero row that broadcasts, until num_layers > batch.
     "h0_none_without_layers": ("manual_rnn", _edit("h0 = torch.zeros(L, B, H)", "h0 = torch.zeros(B, H)"), True),
+    "output_float64": ("manual_rnn", _edit("    output = inp.transpose(0, 1) if rnn.batch_first else inp\n",
+                                           "    output = (inp.transpose(0, 1) if rnn.batch_first else inp).double()\n"), True),
     "h0_none_not_zeros": ("manual_rnn", _edit("h0 = torch.zeros(L, B, H)", "h0 = torch.randn(L, B, H)"), True),
     "hidden_state_not_carried": ("manual_rnn", _edit(
         "F.linear(h, w_hh, b_hh)", "F.linear(h0[k], w_hh, b_hh)"), True),

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
-from rnnlab.checks.core import fresh_torch_state
+from rnnlab.checks.core import check_dtype, fresh_torch_state
 from rnnlab.checks.core import (
     call, check_is_tensor, check_shape, check_values, close, describe, fail, shape_of, unpack_pair,
 )
@@ -220,6 +220,7 @@ def check_run_rnn_cell(run_rnn_cell) -> str:
         if close(outputs, want0):
             fail(HINTS["ignores_h0"])
         check_values(outputs, want_out, "outputs", HINTS["run_generic"])
+    check_dtype(outputs, want_out, "outputs")
     check_shape(h_last, shape_of(want_last), "h_last", "批量大小, hidden_size")
     check_values(h_last, want_last, "h_last", HINTS["h_last"])
 

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
-from rnnlab.checks.core import fresh_torch_state
+from rnnlab.checks.core import check_dtype, fresh_torch_state
 from rnnlab.checks.core import check_gradients, guarded_copy as _guarded_copy, refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close and CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
@@ -306,6 +306,8 @@ def check_manual_rnn(manual_rnn) -> str:
     for i, (case, (want_out, want_hn, variants)) in enumerate(prepared):
         output, h_n, _ = run_manual_rnn(manual_rnn, case.rnn, case.x, case.h0, case.label)
         if close(output, want_out) and close(h_n, want_hn):
+            check_dtype(output, want_out, f"{case.label}：output")
+            check_dtype(h_n, want_hn, f"{case.label}：h_n")
             continue
         for v_out, v_hn, hint in variants:
             if close(output, v_out, atol=1e-4) and close(h_n, v_hn, atol=1e-4):

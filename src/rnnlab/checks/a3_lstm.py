@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
-from rnnlab.checks.core import fresh_torch_state
+from rnnlab.checks.core import check_dtype, fresh_torch_state
 from rnnlab.checks.core import refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close, CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, check_shape, check_values, close, describe, expect_close, fail,
@@ -500,6 +500,8 @@ def check_lstm_cell_step(lstm_cell_step) -> str:
         check_shape(h_t, shape, f"{label}：h_t", "批量大小, hidden_size")
         check_shape(c_t, shape, f"{label}：c_t", "批量大小, hidden_size")
         if close(h_t, want_h) and close(c_t, want_c):
+            check_dtype(h_t, want_h, f"{label}：h_t")
+            check_dtype(c_t, want_c, f"{label}：c_t")
             continue
         named = {hint for hint, (v_h, v_c) in variants if close(h_t, v_h, atol=1e-4) and close(c_t, v_c, atol=1e-4)}
         if len(named) == 1:

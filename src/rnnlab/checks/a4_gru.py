@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
-from rnnlab.checks.core import fresh_torch_state
+from rnnlab.checks.core import check_dtype, fresh_torch_state
 from rnnlab.checks.core import refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close, CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
@@ -326,6 +326,7 @@ def check_gru_cell_step(gru_cell_step) -> str:
         if shape_of(got) != shape_of(want):
             fail(HINTS["step_shape"].format(what=case.label, got=shape_of(got)))
         if close(got, want):
+            check_dtype(got, want, case.label)
             continue
         head = f"{case.label}：形状对了，但数值不对（最大差值 {max_abs_diff(got, want):.3g}）。"
         for value, key in variants:

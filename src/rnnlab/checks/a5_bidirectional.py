@@ -30,7 +30,7 @@ from torch import nn
 
 from rnnlab import oracles
 from rnnlab import shapes as _shape_model
-from rnnlab.checks.core import fresh_torch_state
+from rnnlab.checks.core import check_dtype, fresh_torch_state
 from rnnlab.checks.core import check_gradients, guarded_copy as _guarded_copy, refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close and CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
@@ -649,6 +649,8 @@ def check_manual_bidirectional_rnn(manual_bidirectional_rnn) -> str:
         output, h_n, _ = run_manual_bidirectional(manual_bidirectional_rnn, case.rnn, case.x, case.label,
                                                   upper_layers_only=one_layer_passed)
         if close(output, want_out) and close(h_n, want_hn):
+            check_dtype(output, want_out, f"{case.label}：output")
+            check_dtype(h_n, want_hn, f"{case.label}：h_n")
             one_layer_passed = one_layer_passed or case.rnn.num_layers == 1
             continue
         for v_out, v_hn, hint in variants:

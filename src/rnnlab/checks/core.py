@@ -121,6 +121,15 @@ def expect_close(got, want: torch.Tensor, what: str) -> None:
         fail(f"{what}：形状是 {shape_of(got)}，与 PyTorch 的结果形状不同。")
     if not close(got, want):
         fail(f"{what}：数值与 PyTorch 的结果不一致（最大差值 {max_abs_diff(got, want):.3g}）。")
+    check_dtype(got, want, what)
+
+
+def check_dtype(value: torch.Tensor, expected: torch.Tensor, what: str) -> None:
+    """Same dtype as PyTorch's result: a float64 zeros buffer filled with float32 values is not it."""
+    __tracebackhide__ = True
+    if value.dtype != expected.dtype:
+        fail(f"{what}：数值对了，但 dtype 是 {value.dtype}，PyTorch 的结果是 {expected.dtype}（与输入相同）。"
+             "新建张量时用 x.new_zeros(...) 或 torch.zeros(..., dtype=x.dtype)，不要另指定 dtype。")
 
 
 def describe(value) -> str:
@@ -170,6 +179,7 @@ def check_values(value: torch.Tensor, expected: torch.Tensor, what: str, hint: s
         diff = max_abs_diff(value, expected)
         msg = f"{what}：形状对了，但数值不对（最大差值 {diff:.3g}）。"
         fail(msg + (hint or ""))
+    check_dtype(value, expected, what)
 
 
 # ---------------------------------------------------------------- calling student code

@@ -329,25 +329,14 @@ def manual_bidirectional_rnn(rnn, x):
 
 WRONG = {
     # Right values, but h is read back from the slice it was written into: backward fails (in place).
-    "manual_h_read_back_from_output": ("manual_bidirectional_rnn", '''\
-def manual_bidirectional_rnn(rnn, x):
-    T, B, _ = x.shape
-    H = rnn.hidden_size
-    inp = x
-    h_n = []
-    for k in range(rnn.num_layers):
-        out = torch.zeros(T, B, 2 * H)
-        for d, tag in enumerate(("", "_reverse")):
-            W_ih, W_hh = getattr(rnn, f"weight_ih_l{k}{tag}"), getattr(rnn, f"weight_hh_l{k}{tag}")
-            b_ih, b_hh = getattr(rnn, f"bias_ih_l{k}{tag}"), getattr(rnn, f"bias_hh_l{k}{tag}")
-            h = torch.zeros(B, H)
-            for t in (range(T) if d == 0 else range(T - 1, -1, -1)):
-                out[t, :, d * H:(d + 1) * H] = torch.tanh(inp[t] @ W_ih.T + b_ih + h @ W_hh.T + b_hh)
-                h = out[t, :, d * H:(d + 1) * H]
-            h_n.append(h)
-        inp = out
-    return inp, torch.stack(h_n)
-''', True),
+    "manual_h_read_back_from_output": ("manual_bidirectional_rnn", _edit(
+        MANUAL,
+        "            by_time = [None] * T\n            for t in order:\n"
+        "                h = torch.tanh(F.linear(layer_input[t], w_ih, b_ih) + F.linear(h, w_hh, b_hh))\n"
+        "                by_time[t] = h\n            halves.append(torch.stack(by_time))\n",
+        "            by_time = torch.zeros(T, B, H)\n            for t in order:\n"
+        "                by_time[t] = torch.tanh(F.linear(layer_input[t], w_ih, b_ih) + F.linear(h, w_hh, b_hh))\n"
+        "                h = by_time[t]\n            halves.append(by_time)\n"), True),
     # recurrent_param_shapes
     "shapes_no_reverse_params": ("recurrent_param_shapes", _edit(
         SHAPES, 'for suffix in [f"_l{k}", f"_l{k}_reverse"][:directions]:', 'for suffix in [f"_l{k}"]:'), True),

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
-from rnnlab.checks.core import check_dtype, fresh_torch_state
+from rnnlab.checks.core import changed_input, check_dtype, fresh_torch_state
 from rnnlab.checks.core import (
     call, check_is_tensor, check_shape, check_values, close, describe, fail, shape_of, unpack_pair,
 )
@@ -130,9 +130,9 @@ def check_rnn_cell_step(rnn_cell_step) -> str:
         given = [*args, *biases]
         fresh = [a if a is None else a.clone() for a in given]
         out = check_is_tensor(call(rnn_cell_step, name, *fresh, **kwargs), name)
-        for arg, before, after in zip(STEP_ARGS, given, fresh):
-            if before is not None and not close(after, before, atol=0.0, rtol=0.0):
-                fail(f"{what}：" + HINTS["step_modifies_input"].format(arg=arg))
+        arg = changed_input(STEP_ARGS, fresh, given)
+        if arg:
+            fail(f"{what}：" + HINTS["step_modifies_input"].format(arg=arg))
         check_shape(out, (batch, hid), what, "批量大小, hidden_size")
         if not close(out, want):
             for variant, hint in mistakes:

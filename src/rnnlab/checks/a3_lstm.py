@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
-from rnnlab.checks.core import check_dtype, fresh_torch_state
+from rnnlab.checks.core import changed_input, check_dtype, fresh_torch_state
 from rnnlab.checks.core import refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close, CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, check_shape, check_values, close, describe, expect_close, fail,
@@ -431,9 +431,9 @@ def run_step(lstm_cell_step, args, label: str):
         fail(msg if "还没有实现" in msg else f"{msg}\n（这一例：{label}）")
     if tripped:  # the student's code caught our refusal and went on
         fail(tripped[0])
-    for arg, a, b in zip(STEP_ARGS, given, before):
-        if not close(a.detach(), b, atol=0, rtol=0):
-            fail(HINTS["step_modifies_inputs"].format(label=label, what=arg))
+    arg = changed_input(STEP_ARGS, given, before)
+    if arg:
+        fail(HINTS["step_modifies_inputs"].format(label=label, what=arg))
     h_t, c_t = unpack_pair(result, name, "(h_t, c_t)")
     return check_is_tensor(h_t, f"{name} 的 h_t"), check_is_tensor(c_t, f"{name} 的 c_t"), given
 

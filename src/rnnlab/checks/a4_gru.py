@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
-from rnnlab.checks.core import check_dtype, fresh_torch_state
+from rnnlab.checks.core import changed_input, check_dtype, fresh_torch_state
 from rnnlab.checks.core import refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close, CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
@@ -286,9 +286,9 @@ def run_gru_cell_step(gru_cell_step, args, label: str = "gru_cell_step") -> torc
         fail(f"{msg}\n{extra}（出错的这一例：{label}）")
     if tripped:  # the student's code caught our refusal and went on
         fail(tripped[0])
-    for arg, given, original in zip(STEP_ARG_NAMES, args, before):
-        if not close(given.detach(), original, atol=0, rtol=0):
-            fail(HINTS["step_modifies_input"].format(what=label, arg=arg))
+    arg = changed_input(STEP_ARG_NAMES, args, before)
+    if arg:
+        fail(HINTS["step_modifies_input"].format(what=label, arg=arg))
     return check_is_tensor(result, name)
 
 

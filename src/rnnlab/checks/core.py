@@ -124,6 +124,18 @@ def expect_close(got, want: torch.Tensor, what: str) -> None:
     check_dtype(got, want, what)
 
 
+def changed_input(names, now, before) -> str | None:
+    """The name of the first argument whose tensor a student's function changed in place (None: none).
+
+    `now` are the tensors handed to the function, `before` copies taken first; None stands for
+    an argument not given.
+    """
+    for name, a, b in zip(names, now, before):
+        if a is not None and not close(_detach(a), b, atol=0.0, rtol=0.0):
+            return name
+    return None
+
+
 def check_dtype(value: torch.Tensor, expected: torch.Tensor, what: str) -> None:
     """Same dtype as PyTorch's result: a float64 zeros buffer filled with float32 values is not it."""
     __tracebackhide__ = True

@@ -238,6 +238,51 @@ def test_ipython_shows_the_students_line_not_the_checks_or_torch_frames():
     assert sum(line.startswith("File ") for line in text.splitlines()) <= 2
 
 
+def _shown_by_ipython(code: str, namespace: dict) -> str:
+    """What a notebook shows for `code`: IPython's own showtraceback, through a real shell."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    shell = InteractiveShell.instance()
+    shell.user_ns.update(namespace)
+    with capture_output() as shown:
+        shell.run_cell(code)
+    return ANSI.sub("", shown.stdout + shown.stderr)
+
+
+ANSI = __import__("re").compile(r"\x1b\[[0-9;]*m")
+
+
+def test_a_failed_check_shows_the_chinese_hint_alone():
+    """No traceback header, no frame of rnnlab, no machine path, no English: the hint (issue 25)."""
+    def no_bias(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+        return torch.tanh(x @ w_ih.T + h @ w_hh.T)
+
+    text = _shown_by_ipython("checks.check_rnn_cell_step(no_bias)", {"checks": checks, "no_bias": no_bias})
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert lines[0] == "没有通过检查：", text
+    assert "Traceback" not in text and "skipping hidden" not in text and "File " not in text, text
+    assert "rnnlab" not in text and "/" not in text and "CheckFailed" not in text, text
+    assert all(__import__("re").search(r"[\u4e00-\u9fff]", line) for line in lines), text
+
+
+def test_an_error_in_the_students_code_keeps_their_frames_and_gets_the_hint():
+    """Their own traceback is theirs to read: every frame of theirs, the error, the Chinese hint;
+    nothing of rnnlab or torch."""
+    def inner(x, w):
+        return x @ w  # forgot .T
+
+    def step(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+        return torch.tanh(inner(x, w_ih) + h @ w_hh.T)
+
+    text = _shown_by_ipython("checks.check_rnn_cell_step(step)", {"checks": checks, "step": step})
+    assert "return x @ w  # forgot .T" in text, text
+    assert ", in step → " in text and ", in inner）" in text, text
+    assert "RuntimeError: mat1 and mat2 shapes cannot be multiplied" in text
+    assert TORCH_HINTS["matmul"][1] in text
+    assert "Traceback" not in text and "rnnlab/" not in text and "torch/" not in text, text
+
+
 def test_a_rebound_checks_name_says_where_the_check_lives():
     """A student copies a1's `from rnnlab import checks` into a2: the test cells then look up
     a2's checks on the package, and the error says what happened, in Chinese."""

@@ -326,7 +326,9 @@ def test_filter_on_a_notebook_without_gradebook():
 
     assert nb.cells[0].source == "# 隐藏测试（1 分）\n# 隐藏测试（代码不公开）"
     error, stream = nb.cells[0].outputs
-    assert error.traceback == ["CheckFailed: f（relu）：数值不一致\n提示：看 …/x.py"]
+    assert error.evalue == "f（relu）：数值不一致\n提示：看 …/x.py"
+    assert error.traceback == ["\x1b[1;31m没有通过检查：\x1b[0m", "f（relu）：数值不一致", "提示：看 …/x.py"], \
+        "a failed check reads in feedback as in the notebook: the hint alone"
     assert stream.text == "…/w.py:3: UserWarning: w\n"
     assert nb.cells[0].metadata.nbgrader["score"] == 0
     assert nb.cells[1].source == "print(checks.check_f(f))"

@@ -75,7 +75,21 @@ def fresh_torch_state(check):
 
 
 class CheckFailed(AssertionError):
-    """A check failed; the message is the Chinese hint shown to the student."""
+    """A check failed; the message is the Chinese hint shown to the student.
+
+    IPython shows what an exception's _render_traceback_() returns instead of a traceback, so the
+    student reads the hint alone: no "Traceback" header, no frame of rnnlab, no machine path.
+    Jupyter's notebook, nbgrader's Validate dialog and the feedback all show these lines. An error
+    in the student's own code reaches here through call(), whose message names their lines.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return shown_lines(str(self))
+
+
+def shown_lines(hint: str) -> list[str]:
+    """A failed check as the student sees it (the feedback pages show it the same way)."""
+    return ["\x1b[1;31m没有通过检查：\x1b[0m", *hint.splitlines()]
 
 
 def fail(msg: str):
@@ -279,14 +293,26 @@ def _where(filename: str, lineno: int) -> str:
     return f"File {filename}, line {lineno}"
 
 
+def _students_frames(tb) -> list:
+    return [f for f in traceback.extract_tb(tb) if _is_students(f.filename)]
+
+
 def students_line(tb) -> str:
     """Where in the student's own code an error happened: the innermost frame outside rnnlab,
     torch and Python's libraries, as '<where>:\n    <code line>' ("" when there is none)."""
-    for frame in reversed(traceback.extract_tb(tb)):
-        if _is_students(frame.filename):
-            code = (frame.line or "").strip()
-            return _where(frame.filename, frame.lineno) + (f"：\n    {code}" if code else "")
+    for frame in reversed(_students_frames(tb)):
+        code = (frame.line or "").strip()
+        return _where(frame.filename, frame.lineno) + (f"：\n    {code}" if code else "")
     return ""
+
+
+def students_path(tb) -> str:
+    """The student's own frames, outermost first, when the error passed through more than one of
+    their functions ("" otherwise): the rest of their traceback, which the check's message keeps."""
+    frames = _students_frames(tb)
+    if len(frames) < 2:
+        return ""
+    return " → ".join(f"{_where(f.filename, f.lineno)}, in {f.name}" for f in frames)
 
 
 def call(fn, name, *args, **kwargs):
@@ -304,6 +330,9 @@ def call(fn, name, *args, **kwargs):
         lines = str(e).strip().splitlines()
         where = students_line(e.__traceback__)
         message = f"调用 {name} 时出错" + (f"，在你的代码 {where}" if where else "") + "\n"
+        path = students_path(e.__traceback__)
+        if path:
+            message += f"（出错前经过你的代码：{path}）\n"
         message += f"{type(e).__name__}: {lines[0] if lines else ''}"
         hint = torch_hint(e)
         if hint:

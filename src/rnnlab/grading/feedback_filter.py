@@ -13,7 +13,7 @@ not receive; the feedback keeps everything else:
 - Every error output keeps the exception's name and its message only: the whole message of the
   checks' CheckFailed (and of assertions and the grader's own errors, all Chinese), the first
   line of any other error (torch's English message). No traceback frames, so neither rnnlab's
-  internals nor lines of a hidden test.
+  internals nor lines of a hidden test. A CheckFailed shows as in the notebook: the hint alone.
 - nbgrader's own comment on an answer left as the stub ("No response.") reads in Chinese.
 - Absolute paths (course folder, home, site-packages, /tmp) are cut to their last component in
   every text output, and output lines that repeat a line of a hidden region are dropped.
@@ -26,6 +26,8 @@ import re
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, NbGraderPreprocessor
 from traitlets import Int, List, Unicode
+
+from rnnlab.checks.core import shown_lines
 
 HIDDEN_PLACEHOLDER = "隐藏测试（代码不公开）"
 # The comments nbgrader writes by itself (SaveAutoGrades), in the page's language.
@@ -152,7 +154,9 @@ class FeedbackFilter(NbGraderPreprocessor):
                 evalue = evalue[: self.max_message_chars] + "…"
             output.evalue = evalue
             output.ename = ename
-            output.traceback = [f"{ename}: {evalue}" if evalue else ename]
+            # A failed check reads as in the notebook (the hint alone); other errors as "Name: message".
+            output.traceback = (shown_lines(evalue) if ename == "CheckFailed" and evalue
+                                else [f"{ename}: {evalue}" if evalue else ename])
         elif kind == "stream":
             text = output.get("text", "")
             output.text = self._clean_text("".join(text) if isinstance(text, list) else text)

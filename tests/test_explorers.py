@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from rnnlab.explorers.bidirectional import BidirectionalMap, truths
-from rnnlab.explorers.gates import GateBlocks, gate_rows
+from rnnlab.explorers.gates import GateBlocks, gate_rows, render_blocks
 from rnnlab.explorers.module import ModuleExplorer
 from rnnlab.shapes import torch_shapes
 
@@ -153,6 +153,50 @@ def test_gate_blocks_bad_input(bad):
     assert g.error and "rnnlab-error" in g.output.value
     g.set(module="LSTM", hidden_size=100)
     assert g.error is None
+
+
+def _css(style: str) -> dict[str, str]:
+    return dict(d.split(":", 1) for d in style.split(";") if d)
+
+
+def _px(value: str) -> float:
+    return float(value.split()[0].removesuffix("px"))
+
+
+def _text_px(text: str, font: float) -> float:
+    """A generous width of one line of text: a CJK character 1 em, any other character 0.7 em."""
+    return sum(font * (1.0 if ord(ch) >= 0x2E80 else 0.7) for ch in text)
+
+
+@pytest.mark.parametrize("module", ["LSTM", "GRU", "RNN"])
+def test_gate_labels_fit_their_blocks(module):
+    """Both label lines ("g 候选记忆元", "行 1024–1535") fit their block for any sizes the sliders
+    allow: the line height is the block's own (JupyterLab's HTML widget sets 28 px, which cut
+    off the row range), nothing wraps or is hidden, and the blocks' grid is wide enough for the
+    longest label (and grows with it, for all blocks alike, if a font is wider)."""
+    sizes = (1, 2, 9, 10, 99, 100, 101, 511, 512)
+    for input_size in sizes:
+        for hidden_size in sizes:
+            html = render_blocks(module, input_size, hidden_size)
+            grids = re.findall(r'<div style="(display:grid;[^"]*)">((?:<div class="rnnlab-gate".*?</div>)+)</div>', html)
+            assert len(grids) == 2, (input_size, hidden_size)
+            for grid_style, inner in grids:
+                grid = _css(grid_style)
+                assert grid["width"] == "max-content"
+                blocks = re.findall(r'<div class="rnnlab-gate" data-gate="\w" style="([^"]*)">(.*?)</div>', inner)
+                assert len(blocks) == len(gate_rows(module, hidden_size))
+                assert len({_css(style)["height"] for style, _ in blocks}) == 1, "equal blocks, equal heights"
+                for style, label in blocks:
+                    css = _css(style)
+                    lines = [unescape(re.sub(r"<[^>]+>", "", line)) for line in label.split("<br>")]
+                    font, line_height = _px(css["font-size"]), _px(css["line-height"])
+                    pad_v, pad_h = (_px(v) for v in css["padding"].split())
+                    where = (module, input_size, hidden_size, lines)
+                    assert css["box-sizing"] == "border-box" and css["white-space"] == "nowrap", where
+                    assert "overflow" not in css, where
+                    assert line_height >= 1.2 * font, where
+                    assert len(lines) * line_height + 2 * pad_v + _px(css["border-bottom"]) <= _px(css["height"]), where
+                    assert max(_text_px(t, font) for t in lines) + 2 * pad_h <= _px(grid["min-width"]), where
 
 
 # ------------------------------------------------------------------ bidirectional

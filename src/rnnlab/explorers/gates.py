@@ -25,24 +25,32 @@ def gate_rows(module: str, hidden_size: int) -> list[tuple[str, str, int, int]]:
     return [(g, name, k * h, (k + 1) * h - 1) for k, (g, name) in enumerate(GATE_NAMES[module])]
 
 
+# Each block is labelled on two lines, "i 输入门" and "行 0–99", never wrapped or cut. The line
+# height is set here: the HTML widget's own (28 px) would not let two lines fit a block.
+FONT, LINE, PAD = 12, 18, 3  # px: font size, line height, padding above and below the label
+LABEL_WIDTH = 110  # px, enough for the longest label ("行 1536–2047", about 95 px) and its padding
+
+
 def render_blocks(module: str, input_size: int, hidden_size: int) -> str:
     report = describe(Config(module, input_size, hidden_size))
     p = report.param_dict()
     rows = gate_rows(module, hidden_size)
-    height = 44 if len(rows) > 1 else 80  # px per block: equal blocks, equal heights
+    height = 44 if len(rows) > 1 else 80  # px per block: equal blocks, equal heights; fits 2 lines
     widest = max(input_size, hidden_size)
 
     def matrix(name: str, cols: int, col_label: str) -> str:
-        width = 40 + int(140 * cols / widest)
+        width = LABEL_WIDTH + int(100 * cols / widest)  # wider with more columns
         blocks = "".join(
             f'<div class="rnnlab-gate" data-gate="{g}" style="background:{GATE[g]};color:white;'
-            f'height:{height}px;width:{width}px;box-sizing:border-box;border-bottom:1px solid white;'
-            f'font-size:12px;padding:2px 4px;overflow:hidden">'
+            f'height:{height}px;box-sizing:border-box;border-bottom:1px solid white;'
+            f'font-size:{FONT}px;line-height:{LINE}px;padding:{PAD}px 6px;white-space:nowrap">'
             f"<b>{g}</b> {escape(label)}<br>行 {lo}–{hi}</div>"
             for g, label, lo, hi in rows
         )
+        # A grid as wide as its widest label if that is wider (another font): blocks stay equal.
         return (f'<div style="display:inline-block;vertical-align:top;margin-right:28px">'
-                f'<div>{code(name)} <b>{shape_text(p[name])}</b></div>{blocks}'
+                f'<div>{code(name)} <b>{shape_text(p[name])}</b></div>'
+                f'<div style="display:grid;width:max-content;min-width:{width}px">{blocks}</div>'
                 f'<div style="font-size:12px;color:{ROLE["note"]}">← {cols} 列（{escape(col_label)}）→</div></div>')
 
     g = len(rows)

@@ -9,8 +9,12 @@ STAMP  := $(VENV)/.rnnlab-installed
 # Where a CPU-only torch comes from when pip has no local wheel (see README).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PORT   ?= 8888
-# JupyterLab in Chinese: selects the zh_CN language pack (installed from pyproject.toml).
-LOCALE_SETTINGS := share/jupyter/lab/settings/overrides.d/rnnlab.json
+LAB_ARGS ?=
+# The course's JupyterLab set-up under share/jupyter: the Chinese UI and no news prompt (settings
+# overrides), and the rnnlab-lab extension (a notebook is not marked modified just by opening it).
+# `pip install .` (Binder, conda) installs them from pyproject's data-files; an editable install
+# does not, so `make env` copies them into the venv.
+JUPYTER_FILES := $(shell find share -type f)
 # make student-edition OUT=... BRANCH=student (BRANCH also commits it on that local branch).
 OUT    ?= build/student-edition
 BRANCH ?=
@@ -20,11 +24,11 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # nbgrader calls `alembic` and starts kernels by name: both must come from the venv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env lab test test-fast assignments student-edition bench clean-env
+.PHONY: env jupyter-files lab test test-fast assignments student-edition bench clean-env
 
 env: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt $(LOCALE_SETTINGS)
+$(STAMP): pyproject.toml constraints.txt $(JUPYTER_FILES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# torch first: a local wheel if pip is configured with one (its dependencies come with
 	@# the next step), else the CPU-only index; a plain `pip install torch` on Linux would
@@ -32,13 +36,16 @@ $(STAMP): pyproject.toml constraints.txt $(LOCALE_SETTINGS)
 	$(BIN)/python -m pip install --no-index --no-deps torch==2.13.0 \
 	  || $(BIN)/python -m pip install torch==2.13.0 --index-url $(TORCH_INDEX)
 	$(BIN)/python -m pip install -c constraints.txt -e ".[test]"
-	@# An editable install skips pyproject's data-files: put the locale setting in place by hand.
-	mkdir -p $(VENV)/$(dir $(LOCALE_SETTINGS))
-	cp $(LOCALE_SETTINGS) $(VENV)/$(LOCALE_SETTINGS)
+	$(MAKE) --no-print-directory jupyter-files
 	@touch $@
 
+jupyter-files:
+	cp -R share $(VENV)/
+
+# The course folder is the server's root, so links between lectures and assignments resolve and
+# release/ is in the file browser; the overview opens first. LAB_ARGS: more options for the server.
 lab: env
-	$(BIN)/jupyter lab --port=$(PORT) $(ALLOW_ROOT) notebooks/00_overview.ipynb
+	$(BIN)/jupyter lab --port=$(PORT) $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) notebooks/00_overview.ipynb
 
 # Two workers, one test file each at a time (--dist loadfile keeps a file's shared graded class in
 # one worker): the slow files grade, run kernels or drive a browser side by side on 2 cores.

@@ -18,8 +18,10 @@ own browser downloads are never used.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -108,6 +110,25 @@ class LabServer:
         env.pop("JUPYTER_PATH", None)
         return env
 
+    # Options every test server needs: loopback only, our token, no browser, the app exposed to the tests' JS.
+    def test_options(self) -> list[str]:
+        return ["--no-browser", "--ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
+                "--ServerApp.port_retries=0", "--LabApp.expose_app_in_browser=True"]
+
+    def command(self) -> list[str]:
+        return [self.python, "-m", "jupyter", "lab", f"--port={self.port}", "--allow-root",
+                *self.test_options(), f"--ServerApp.root_dir={self.root}"]
+
+    def opened_url(self) -> str | None:
+        """The page the server would open in the student's browser (its jpserver-*-open.html)."""
+        runtime = self._tmp / "runtime"
+        # With a file to open, the server opens jpserver-file-to-run-*-open.html, else jpserver-*-open.html.
+        for f in [*runtime.glob("jpserver-file-to-run-*-open.html"), *runtime.glob("jpserver-*-open.html")]:
+            m = re.search(r'url=(http[^"]+)"', f.read_text(encoding="utf-8"))
+            if m:
+                return html.unescape(m.group(1))
+        return None
+
     def api(self, path: str, method: str = "GET", timeout: float = 5):
         req = urllib.request.Request(self.url + path, method=method,
                                      headers={"Authorization": f"token {self.token}"})
@@ -125,10 +146,7 @@ class LabServer:
         env = self._env()
         for _attempt in range(3):  # the free port can be taken between probe and bind
             self.port = _free_port()
-            cmd = [self.python, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
-                   f"--port={self.port}", f"--IdentityProvider.token={self.token}",
-                   "--ServerApp.port_retries=0", "--allow-root", "--LabApp.expose_app_in_browser=True",
-                   f"--ServerApp.root_dir={self.root}"]
+            cmd = self.command()
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(cmd, env=env, cwd=self.root, stdout=log,
                                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -209,6 +227,19 @@ class LabServer:
             self.stop()
         finally:
             self.cleanup()
+
+
+class MakeLab(LabServer):
+    """The server a student gets from `make lab` in the course folder `root` (the real Makefile
+    target, with the test options in LAB_ARGS; `-o` keeps make from reinstalling the venv)."""
+
+    def __init__(self, root: Path, venv: Path, **kwargs):
+        super().__init__(root, python=str(Path(venv) / "bin" / "python"), **kwargs)
+        self.venv = Path(venv)
+
+    def command(self) -> list[str]:
+        return ["make", "--no-print-directory", "-C", str(self.root), "-o", f"{self.venv}/.rnnlab-installed",
+                "lab", f"VENV={self.venv}", f"PORT={self.port}", "LAB_ARGS=" + " ".join(self.test_options())]
 
 
 # ------------------------------------------------------------------ the browser

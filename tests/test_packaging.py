@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import yaml
@@ -43,18 +46,32 @@ def test_environment_yml_takes_its_pins_from_constraints(repo):
         "environment.yml 的 pip 部分应当是 `-c constraints.txt` 和 `.`（非 editable，才会装上中文界面的设置）"
 
 
-def test_jupyterlab_opens_in_chinese_on_every_route(repo):
-    """The zh_CN language pack is a pinned dependency and is selected by a settings override that
-    every route installs: pip's data-files (Binder, conda) and the Makefile (editable venv)."""
+def wheel_data_files(project: Path, tmp_path: Path) -> set[str]:
+    """The data files (relative to sys.prefix) that `pip install <project>` installs: pip builds its
+    wheel, as Binder's and conda's `pip install .` do."""
+    out = tmp_path / "wheel"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(out), str(project)], check=True, capture_output=True, cwd=tmp_path)
+    (wheel,) = out.glob("*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        return {m.split(".data/data/", 1)[1] for m in z.namelist() if ".data/data/" in m}
+
+
+def test_every_route_installs_the_course_jupyter_set_up(repo, tmp_path):
+    """share/ (Chinese UI, no news prompt, the rnnlab-lab extension) reaches the environment on every
+    route: pip's data-files (Binder, conda) hold every file of it, and `make env` copies it."""
     runtime = _pins(_pyproject(repo)["dependencies"])
-    assert runtime["jupyterlab-language-pack-zh-cn"].startswith("4."), "语言包要和 JupyterLab 4 配套"
-    rel = "share/jupyter/lab/settings/overrides.d/rnnlab.json"
-    assert json.loads((repo / rel).read_text()) == {"@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"}}
-    data_files = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
-    assert data_files == {str(Path(rel).parent): [rel]}
+    assert runtime["jupyterlab-language-pack-zh-cn"].split(".post")[0] == ".".join(runtime["jupyterlab"].split(".")[:2]), \
+        "语言包要和 JupyterLab 同一个小版本，否则新加的界面文字是英文"
+    overrides = json.loads((repo / "share/jupyter/lab/settings/overrides.d/rnnlab.json").read_text())
+    assert overrides["@jupyterlab/translation-extension:plugin"] == {"locale": "zh_CN"}
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false", "不要弹出新闻提示"
+    shipped = {p.relative_to(repo).as_posix() for p in (repo / "share").rglob("*") if p.is_file()}
+    assert "share/jupyter/labextensions/rnnlab-lab/package.json" in shipped
+    assert wheel_data_files(repo, tmp_path) == shipped
     makefile = (repo / "Makefile").read_text()
-    assert f"LOCALE_SETTINGS := {rel}" in makefile
-    assert "cp $(LOCALE_SETTINGS) $(VENV)/$(LOCALE_SETTINGS)" in makefile
+    assert "JUPYTER_FILES := $(shell find share -type f)" in makefile
+    assert re.search(r"^jupyter-files:\n\tcp -R share \$\(VENV\)/$", makefile, re.M)
 
 
 def test_constraints_agree_with_pyproject(repo):

@@ -20,8 +20,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
-import sysconfig
 import tomllib
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
+from edition_env import make_edition_venv
 from machine import require
 from rnnlab import chapters
 from rnnlab.grading import cli, edition
@@ -132,11 +131,13 @@ def test_the_edition_holds_the_course_and_the_two_commands(built):
     for aid in chapters.assignments():
         rel = f"release/{aid}/{aid}.ipynb"
         assert (built / rel).read_bytes() == (REPO / rel).read_bytes(), rel
-    for rel in ("environment.yml", "apt.txt", "constraints.txt", edition.LOCALE_SETTINGS):
-        assert (built / rel).read_bytes() == (REPO / rel).read_bytes(), f"{rel} 应与教师仓库相同（同一份固定版本）"
+    shared = ["environment.yml", "apt.txt", "constraints.txt",
+              *(p.relative_to(REPO).as_posix() for p in (REPO / "share").rglob("*") if p.is_file())]
+    for rel in shared:
+        assert (built / rel).read_bytes() == (REPO / rel).read_bytes(), f"{rel} 应与教师仓库相同（同一份固定版本和设置）"
     makefile = (built / "Makefile").read_text()
     assert re.search(r"^lab: env$", makefile, re.M) and re.search(r"^test: env$", makefile, re.M)
-    assert "torch==2.13.0" in makefile and "cp $(LOCALE_SETTINGS) $(VENV)/$(LOCALE_SETTINGS)" in makefile
+    assert "torch==2.13.0" in makefile and re.search(r"^jupyter-files:\n\tcp -R share etc \$\(VENV\)/$", makefile, re.M)
     readme = (built / "README.md").read_text()
     assert "mybinder.org/v2/gh/" in readme and "/student?urlpath=lab/tree/notebooks/00_overview.ipynb" in readme
     assert "make lab" in readme and "make test" in readme and "提交" in readme
@@ -144,13 +145,36 @@ def test_the_edition_holds_the_course_and_the_two_commands(built):
     assert (built / "tests" / "test_course.py").is_file()
 
 
-def test_pins_are_the_instructors_minus_nbgrader(built):
+def test_pins_are_the_instructors(built):
+    """nbgrader included: its Validate button is the student's (the teacher's tools are switched off)."""
     mine = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     theirs = tomllib.loads((built / "pyproject.toml").read_text())
-    assert theirs["project"]["dependencies"] == [d for d in mine["dependencies"] if not d.startswith("nbgrader")]
+    assert theirs["project"]["dependencies"] == mine["dependencies"]
     assert set(theirs["project"]["optional-dependencies"]["test"]) <= set(mine["optional-dependencies"]["test"])
-    assert theirs["tool"]["setuptools"]["data-files"] == \
-        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+
+
+def test_pip_install_puts_the_students_jupyter_set_up_in_place(built, tmp_path):
+    """Binder and conda run `pip install .`: its data files are every file of share/ and etc/."""
+    from test_packaging import wheel_data_files
+
+    shipped = {p.relative_to(built).as_posix() for top in ("share", "etc") for p in (built / top).rglob("*") if p.is_file()}
+    assert {"etc/jupyter/labconfig/page_config.json", "etc/jupyter/jupyter_server_config.d/rnnlab_student.json",
+            "share/jupyter/labextensions/rnnlab-lab/package.json"} <= shipped
+    assert wheel_data_files(built, tmp_path) == shipped
+
+
+def test_students_get_validate_and_not_the_teachers_tools(built):
+    """Without a course exchange, nbgrader's teacher tools and exchange panels only raise English
+    errors; the student keeps Validate (the browser test shows what the student then sees)."""
+    import json
+
+    disabled = json.loads((built / "etc/jupyter/labconfig/page_config.json").read_text())["disabledExtensions"]
+    assert {k for k, v in disabled.items() if v} == {f"@jupyter/nbgrader:{p}" for p in
+                                                     ("menu", "assignment-list", "course-list", "formgrader", "create-assignment")}
+    server = json.loads((built / "etc/jupyter/jupyter_server_config.d/rnnlab_student.json").read_text())
+    assert server["ServerApp"]["jpserver_extensions"] == {
+        "nbgrader.server_extensions.formgrader": False, "nbgrader.server_extensions.assignment_list": False,
+        "nbgrader.server_extensions.course_list": False, "nbgrader.server_extensions.validate_assignment": True}
 
 
 def test_the_builder_refuses_to_replace_a_folder_it_did_not_make(tmp_path):
@@ -176,33 +200,24 @@ def test_the_builders_own_guard_sees_a_planted_leak(built, tmp_path):
 def test_the_editions_own_make_test_passes(built, tmp_path):
     """On a clean copy of the edition (no .venv, no build files), the student's `make test` passes.
 
-    Its venv is made here rather than by `make` (which would download ~1.5 GB): a fresh venv whose
-    only path to third-party packages is a plain .pth line to this environment's site-packages (so
-    torch, jupyter and pytest are the pinned ones, while this repository's editable rnnlab, itself a
-    .pth file there, is not processed) and an editable install of the edition's own package made
-    by pip from the edition's pyproject.toml. So this proves: the edition's pyproject installs; its
+    Its venv is made here rather than by `make` (which would download ~1.5 GB): tests/edition_env.py
+    builds what `make env` leaves, from this environment's packages and an editable install of the
+    edition's own package made by pip from the edition's pyproject.toml. So this proves: the edition's pyproject installs; its
     Makefile's `test` target runs its suite; every lecture and every released assignment runs top
-    to bottom with only the edition's rnnlab, without rnnlab.grading (nbgrader is importable here, as it
-    is in this environment, but no notebook imports it: test_no_instructor_only_path); the visible checks
+    to bottom with only the edition's rnnlab, without rnnlab.grading (nbgrader is installed for its Validate button,
+    but no notebook imports it: test_no_instructor_only_path); the visible checks
     fail with Chinese messages on the blank release and the kernel survives.
     """
     require("学生版的 make test", None if shutil.which("make") else "没有 make")
     copy = tmp_path / "clean"
     shutil.copytree(built, copy)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    vpy = venv / "bin" / "python"
-    site = Path(subprocess.run([str(vpy), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
-    (site / "_parent_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(vpy), "install", "-q", "--no-deps",
-                    "--no-build-isolation", "--no-index", "-e", str(copy)], check=True, capture_output=True)
+    vpy = make_edition_venv(copy, venv)
     where = subprocess.run([str(vpy), "-c", "import importlib.util as u, rnnlab; print(rnnlab.__file__); "
                             "print(u.find_spec('rnnlab.grading'))"],
                            check=True, capture_output=True, text=True).stdout.split("\n")
     assert Path(where[0]).is_relative_to(copy), f"内核用的不是学生版的 rnnlab：{where[0]}"
     assert where[1] == "None", "学生版的环境里不该有 rnnlab.grading"
-    (venv / ".rnnlab-installed").touch()  # the Makefile's stamp: the venv is ready
 
     proc = subprocess.run(["make", "--no-print-directory", "-C", str(copy), "test", f"VENV={venv}"], capture_output=True, text=True,
                           timeout=900)

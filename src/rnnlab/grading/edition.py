@@ -10,11 +10,12 @@ students use and nothing else:
   the course map (rnnlab/chapters.py of the course being built) lists, and no other;
 - src/rnnlab/ without rnnlab.grading (the instructor's tools; no lecture or released assignment
   imports them: the student-side suite proves it by running every one of them);
-- pyproject.toml with the instructor's pins minus nbgrader (students do not need it: the released
-  notebooks import only torch and rnnlab, submitting is a download on Binder or a local clone,
-  and a JupyterHub that runs the nbgrader exchange installs nbgrader itself), the same
-  constraints.txt, environment.yml and apt.txt (one list of pins), and the setting that opens
-  JupyterLab in Chinese;
+- pyproject.toml with the instructor's pins (nbgrader included: its Validate button runs the
+  assignment as the grader will), the same constraints.txt, environment.yml and apt.txt (one list
+  of pins), the course's JupyterLab set-up (share/: Chinese UI, no news prompt, the rnnlab-lab
+  extension) and the student's side of nbgrader (etc/jupyter: Validate stays; Formgrader, Create
+  Assignment and the exchange's panels, which only raise English errors without a course
+  exchange, are switched off);
 - a Makefile with `make lab` and `make test`, a student-side test suite (tests/test_course.py)
   and a Chinese README whose Binder badge points at the student branch.
 
@@ -29,6 +30,7 @@ never touched. Push it to the public repository with `git push <public> student`
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -46,9 +48,11 @@ LOCALE_SETTINGS = "share/jupyter/lab/settings/overrides.d/rnnlab.json"
 STAMP = ".rnnlab-student-edition"
 
 INSTRUCTOR_ONLY_PACKAGES = ("grading",)  # subpackages of rnnlab
-INSTRUCTOR_ONLY_DEPENDENCIES = ("nbgrader",)
+INSTRUCTOR_ONLY_DEPENDENCIES: tuple[str, ...] = ()
 STUDENT_TEST_DEPENDENCIES = ("pytest", "nbclient", "nbformat")
-COPIED = ("environment.yml", "apt.txt", "constraints.txt", LOCALE_SETTINGS)
+COPIED = ("environment.yml", "apt.txt", "constraints.txt", "share")
+# The student's JupyterLab set-up (etc/jupyter/…), installed like share/ (data-files, make env).
+STUDENT_JUPYTER = "etc"
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.egg-info", ".DS_Store")
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -90,12 +94,24 @@ def student_pyproject(repo: Path) -> str:
     torch = [d for d in deps if _name(d) == "torch"]
     if not torch or "==" not in torch[0]:
         raise CourseError("pyproject.toml 里的 torch 必须固定版本（torch==…）。")
+    data_files = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["data-files"]
+    data_files = {**data_files, **student_data_files()}
     text = (TEMPLATES / "pyproject.toml").read_text(encoding="utf-8")
     for key, value in {"VERSION": project["version"], "REQUIRES_PYTHON": project["requires-python"],
                        "DEPENDENCIES": _pin_lines(deps),
-                       "TEST": _pin_lines([test_pins[n] for n in STUDENT_TEST_DEPENDENCIES])}.items():
+                       "TEST": _pin_lines([test_pins[n] for n in STUDENT_TEST_DEPENDENCIES]),
+                       "DATA_FILES": "\n".join(f'"{d}" = {json.dumps(f)}' for d, f in data_files.items())}.items():
         text = text.replace(f"@{key}@", value)
     return text
+
+
+def student_data_files() -> dict[str, list[str]]:
+    """pyproject data-files for the student's etc/jupyter files: one entry per folder."""
+    folders: dict[str, list[str]] = {}
+    for path in sorted((TEMPLATES / STUDENT_JUPYTER).rglob("*.json")):
+        rel = path.relative_to(TEMPLATES).as_posix()
+        folders.setdefault(str(Path(rel).parent.as_posix()), []).append(rel)
+    return folders
 
 
 def torch_version(repo: Path) -> str:
@@ -164,8 +180,11 @@ def build(repo: Path, out: Path, branch: str = "student", binder_repo: str | Non
                                              *(n for n in names if Path(d) == repo / "src" / "rnnlab"
                                                and n in INSTRUCTOR_ONLY_PACKAGES)})
     for rel in COPIED:
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(repo / rel, out / rel)
+        if (repo / rel).is_dir():
+            shutil.copytree(repo / rel, out / rel, ignore=IGNORED)
+        else:
+            shutil.copy2(repo / rel, out / rel)
+    shutil.copytree(TEMPLATES / STUDENT_JUPYTER, out / STUDENT_JUPYTER, ignore=IGNORED)
     (out / "pyproject.toml").write_text(pyproject, encoding="utf-8")
     (out / "Makefile").write_text((TEMPLATES / "Makefile").read_text(encoding="utf-8")
                                   .replace("@TORCH@", torch_version(repo)), encoding="utf-8")

@@ -39,7 +39,9 @@ $(STAMP): pyproject.toml constraints.txt $(JUPYTER_FILES)
 	$(MAKE) --no-print-directory jupyter-files
 	@touch $@
 
+# The extension's file names carry a hash of their content: an old build is removed, not left beside.
 jupyter-files:
+	rm -rf $(VENV)/share/jupyter/labextensions/rnnlab-lab
 	cp -R share $(VENV)/
 
 # The course folder is the server's root, so links between lectures and assignments resolve and

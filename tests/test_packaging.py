@@ -71,7 +71,7 @@ def test_every_route_installs_the_course_jupyter_set_up(repo, tmp_path):
     assert wheel_data_files(repo, tmp_path) == shipped
     makefile = (repo / "Makefile").read_text()
     assert "JUPYTER_FILES := $(shell find share -type f)" in makefile
-    assert re.search(r"^jupyter-files:\n\tcp -R share \$\(VENV\)/$", makefile, re.M)
+    assert re.search(r"^jupyter-files:\n\trm -rf \$\(VENV\)/share/jupyter/labextensions/rnnlab-lab\n\tcp -R share \$\(VENV\)/$", makefile, re.M)
 
 
 def test_constraints_agree_with_pyproject(repo):

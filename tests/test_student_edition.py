@@ -137,7 +137,7 @@ def test_the_edition_holds_the_course_and_the_two_commands(built):
         assert (built / rel).read_bytes() == (REPO / rel).read_bytes(), f"{rel} 应与教师仓库相同（同一份固定版本和设置）"
     makefile = (built / "Makefile").read_text()
     assert re.search(r"^lab: env$", makefile, re.M) and re.search(r"^test: env$", makefile, re.M)
-    assert "torch==2.13.0" in makefile and re.search(r"^jupyter-files:\n\tcp -R share etc \$\(VENV\)/$", makefile, re.M)
+    assert "torch==2.13.0" in makefile and re.search(r"^jupyter-files:\n\trm -rf \$\(VENV\)/share/jupyter/labextensions/rnnlab-lab\n\tcp -R share etc \$\(VENV\)/$", makefile, re.M)
     readme = (built / "README.md").read_text()
     assert "mybinder.org/v2/gh/" in readme and "/student?urlpath=lab/tree/notebooks/00_overview.ipynb" in readme
     assert "make lab" in readme and "make test" in readme and "提交" in readme

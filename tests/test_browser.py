@@ -72,7 +72,7 @@ def chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_root(tmp_path_factory):
     """A temporary server root: a copy of notebooks/ and a throw-away explorer notebook."""
     root = tmp_path_factory.mktemp("lab-root")
@@ -92,13 +92,15 @@ def lab_root(tmp_path_factory):
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+# Module scope: another test file in the same worker starts Playwright's sync API again, which
+# refuses to run while this module's browser (and its event loop) is still open.
+@pytest.fixture(scope="module")
 def lab(chromium, lab_root):
     with LabServer(lab_root) as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium, lab):
     with Browser(chromium) as b:
         yield b

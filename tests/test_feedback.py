@@ -207,7 +207,11 @@ def test_each_wrong_student_sees_the_hidden_outcome_and_the_chinese_message(cour
             section = cell_section(html, grade_id)
             assert f"得分：{round(float(got[grade_id]), 2)} / {round(float(full[grade_id]), 2)}" in section
             error = error_of(course, aid, student, grade_id)
-            if error.ename in ("CheckFailed", "AssertionError"):
+            if error.ename == "CheckFailed":  # the hint alone, as the notebook shows it
+                assert CJK.search(error.evalue), error.evalue
+                assert "没有通过检查：" in section and "CheckFailed" not in section, (student, grade_id)
+                assert all(line.strip() in section for line in error.evalue.splitlines()), (student, grade_id)
+            elif error.ename == "AssertionError":
                 assert CJK.search(error.evalue), error.evalue
                 assert f"{error.ename}: {error.evalue.strip()}" in section, (student, grade_id)
             else:

@@ -50,9 +50,10 @@ lab: env
 	$(BIN)/jupyter lab --port=$(PORT) $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) notebooks/00_overview.ipynb
 
 # Two workers, one test file each at a time (--dist loadfile keeps a file's shared graded class in
-# one worker): the slow files grade, run kernels or drive a browser side by side on 2 cores.
+# one worker): the slow files grade, run kernels or drive a browser side by side on 2 cores. Files
+# go out slowest first (tests/conftest.py; xdist would otherwise start the files with most tests).
 test: env
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # Everything but the end-to-end tests (real nbgrader CLI, real browser): seconds, not minutes.
 test-fast: env

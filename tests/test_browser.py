@@ -15,6 +15,7 @@ with RNNLAB_BROWSER_SHOTS set, the explorer is also photographed when the test p
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import re
@@ -76,9 +77,8 @@ def chromium() -> str:
 def lab_root(tmp_path_factory):
     """A temporary server root: a copy of notebooks/ and a throw-away explorer notebook."""
     root = tmp_path_factory.mktemp("lab-root")
-    if (REPO / "notebooks").is_dir():
-        shutil.copytree(REPO / "notebooks", root / "notebooks",
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for folder in ("notebooks", "release"):  # saving (the extension's test) writes into the copy only
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nb.cells = [
@@ -109,6 +109,8 @@ def browser(chromium, lab):
 @pytest.fixture
 def page(browser, lab):
     page = browser.new_page()
+    page.console_messages = []  # console errors, to find the extension's
+    page.on("console", lambda m: page.console_messages.append(m.text) if m.type == "error" else None)
     yield page
     page.context.close()
     with contextlib.suppress(Exception):  # one kernel at a time
@@ -151,6 +153,7 @@ def test_lecture_runs_in_jupyterlab(path, lab, page):
         nb = Notebook.open(page, lab, rel)
         kernel = nb.kernel_prefix()
         assert Path(kernel["prefix"]).resolve() == Path(sys.prefix).resolve(), f"内核不是课程环境的 Python：{kernel}"
+        assert clean(settle(nb)), f"只是打开 {rel}，标签页就显示为已修改（rnnlab-lab 扩展没有加载？）"
 
         state = nb.run_all()
         assert _clean(nb.problems()) == [], f"{rel} 在 JupyterLab 中出错"
@@ -168,6 +171,75 @@ def test_lecture_runs_in_jupyterlab(path, lab, page):
             explorers.nth(i).scroll_into_view_if_needed()
             wait_until_consistent(explorers.nth(i), what=f"{rel} 的第 {i + 1} 个模块探索器")
         assert page.console_errors == [], f"页面里有未捕获的 JavaScript 错误：{page.console_errors}"
+
+
+# ------------------------------------------------------------------ 1a. opening is not modifying
+
+PLUGIN = "rnnlab-lab:clean-open"
+INSTALLED = Path(sys.prefix) / "share/jupyter/labextensions/rnnlab-lab"
+ASSIGNMENT = f"release/{chapters.assignments()[0]}/{chapters.assignments()[0]}.ipynb"
+
+_STATE = """(() => {
+  const p = R.panel(path), m = p.context.model;
+  return {dirty: m.dirty, tab: p.title.className.includes('jp-mod-dirty'),
+          version: (m.getMetadata('language_info') || {}).version || null};
+})()"""
+
+
+def state(nb: Notebook) -> dict:
+    return nb.js(_STATE)
+
+
+def settle(nb: Notebook, seconds: float = 1.5) -> dict:
+    """The state once the kernel's metadata has arrived and `seconds` more have passed (the
+    kernelspec is written after a second request to the server)."""
+    wait_for(lambda: state(nb)["version"], 30, f"{nb.path} 收到内核的 language_info")
+    time.sleep(seconds)
+    return state(nb)
+
+
+def clean(s: dict) -> bool:
+    return not s["dirty"] and not s["tab"]
+
+
+def run_first_code_cell(nb: Notebook) -> None:
+    """Run it unchanged; the committed notebooks have no execution counts (tests/test_notebooks.py),
+    so a count shows it ran."""
+    i = nb.js("""(() => { const p = R.panel(path);
+      window.jupyterapp.shell.activateById(p.id);
+      return p.content.activeCellIndex = p.content.widgets.findIndex(c => c.model.type === 'code'); })()""")
+    nb.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-cell'); }")
+    wait_for(lambda: nb.js(f"R.panel(path).content.widgets[{i}].model.executionCount") is not None
+             and nb.state()["kernelStatus"] == "idle", 60, f"{nb.path} 的第一个代码单元格运行完毕")
+
+
+def test_opening_an_assignment_does_not_mark_it_modified_and_real_changes_do(lab, page):
+    """rnnlab-lab (labextension/): JupyterLab writes the kernel's language_info (with this machine's
+    Python patch version) into a notebook when its kernel connects, which marked every notebook
+    modified on opening. Only that is undone: an edit or a run still marks it, saving clears it.
+    (The lectures above are checked clean after opening too.)"""
+    rel = ASSIGNMENT
+    nb = Notebook.open(page, lab, rel)
+    assert nb.js(f"window.jupyterapp.isPluginActivated({json.dumps(PLUGIN)})"), (
+        f"JupyterLab 没有加载扩展 {PLUGIN}（应当在 {INSTALLED}：make env 会把 "
+        "share/jupyter/labextensions/rnnlab-lab 复制进虚拟环境）")
+
+    s = settle(nb)
+    assert clean(s), f"只是打开 {rel}，标签页就显示为已修改：{s}"
+
+    # Real changes still count, and saving clears them as usual.
+    nb.js("R.panel(path).content.activeCell.model.sharedModel.setSource('x = 1')")
+    assert state(nb)["dirty"] and state(nb)["tab"], f"改了单元格，{rel} 却没有显示为已修改"
+    nb.page.evaluate("async (path) => { await window.__rnnlab.panel(path).context.save(); }", rel)
+    assert clean(state(nb)), f"保存之后 {rel} 仍显示为已修改：{state(nb)}"
+    saved = json.loads((lab.root / rel).read_text(encoding="utf-8"))
+    assert "".join(saved["cells"][nb.js("R.panel(path).content.activeCellIndex")]["source"]) == "x = 1"
+
+    run_first_code_cell(nb)
+    assert state(nb)["dirty"], f"运行了单元格，{rel} 却没有显示为已修改"
+
+    assert page.console_errors == [], f"页面里有未捕获的 JavaScript 错误：{page.console_errors}"
+    assert [e for e in page.console_messages if "rnnlab-lab" in e] == [], "控制台里有扩展的错误"
 
 
 # ------------------------------------------------------------------ 1b. JupyterLab speaks Chinese

@@ -9,7 +9,7 @@
   tools), its course map leads to assignment 1, a wrong answer's visible check shows the Chinese
   hint alone, and nbgrader's Validate button shows the same hint. Screenshots of each step are
   kept in $RNNLAB_BROWSER_SHOTS (default: build/test-artifacts/first-hour/).
-- Every menu path a notebook or README names (「内核 → …」) is the text of the student's menus.
+  Every menu path a notebook or README names (「内核 → …」) is the text of those menus.
 
 The student edition runs in a venv built from this environment's packages (tests/edition_env.py).
 """
@@ -210,6 +210,11 @@ def test_a_students_first_hour_in_jupyterlab(chromium, student):
             shot(page, "1-overview")
             menus = menu_texts(page)
             assert list(menus)[:5] == ["文件", "编辑", "查看", "运行", "内核"], list(menus)
+            # Every 「menu → item」 a notebook or README names is on the student's screen.
+            named = menu_paths()
+            assert sum(map(len, named.values())) >= 6, named  # every assignment names Run All, at least
+            wrong = [f"{f}: 「{m} → {item}」" for f, ps in named.items() for m, item in ps if item not in menus.get(m, [])]
+            assert wrong == [], f"菜单里没有这些项（学生看到的菜单：{menus}）"
             assert "Nbgrader" not in menus, "学生不该看到 nbgrader 的教师菜单（Formgrader、Create assignment）"
             sidebar = page.locator(".jp-SideBar .lm-TabBar-tab").all_inner_texts() + \
                 [t or "" for t in page.locator(".jp-SideBar .lm-TabBar-tab").evaluate_all("els => els.map(e => e.title)")]
@@ -231,6 +236,7 @@ def test_a_students_first_hour_in_jupyterlab(chromium, student):
             step, check = cell_index(a1, "rnn_cell_step"), cell_index(a1, "test_rnn_cell_step_visible")
             assert 0 <= step < check
             a1.js("R.panel(path).content.widgets[args[0]].model.sharedModel.setSource(args[1])", step, WRONG_STEP)
+            assert dirty(a1), "改了答案，标签页却没有显示已修改"
             page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
             wait_for(lambda: "没有通过检查" in output_text(a1, check), 60, "可见检查的结果")
             page.wait_for_timeout(500)
@@ -252,6 +258,7 @@ def test_a_students_first_hour_in_jupyterlab(chromium, student):
             text = dialog.inner_text()
             assert WRONG_HINT in text, text
             assert "Traceback" not in text and "rnnlab/" not in text, text
+            assert not dirty(a1), "Validate 先保存了笔记本，标签页应当不再显示已修改"
             assert page.console_errors == [], page.console_errors
         except BaseException:
             shot(page, "failure")
@@ -274,18 +281,3 @@ def menu_paths() -> dict[str, list[tuple[str, str]]]:
         if paths := MENU_PATH.findall(text):
             found[path.relative_to(REPO).as_posix()] = paths
     return found
-
-
-def test_every_menu_path_is_what_the_student_sees(chromium, student):
-    paths = menu_paths()
-    assert sum(map(len, paths.values())) >= 6, paths  # every assignment names Run All, at least
-    root, venv = student
-    with MakeLab(root, venv) as lab, Browser(chromium) as browser:
-        page = browser.new_page()
-        page.goto(wait_for(lab.opened_url, 10, "make lab 打开的地址"), wait_until="domcontentloaded")
-        page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
-        wait_notebook(page, lab, OVERVIEW)
-        menus = menu_texts(page)
-    wrong = [f"{f}: 「{m} → {item}」" for f, ps in paths.items() for m, item in ps
-             if item not in menus.get(m, [])]
-    assert wrong == [], f"菜单里没有这些项（学生看到的菜单：{menus}）"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import re
 import shutil
 import tempfile
@@ -32,20 +34,29 @@ _TEMPLATES: dict[Path, Path] = {}
 
 
 def regenerated_course(repo: Path) -> Path:
-    """The course's inputs (config and source/) copied once per test session and regenerated there.
+    """The course's inputs (config and source/) copied and regenerated once per test run.
 
-    Every test that needs a course gets a copy of it (make_course): regenerating (which runs
-    every solution notebook) happens once, however many test modules grade.
+    Every test that needs a course gets a copy of it (make_course). Regenerating runs every
+    solution notebook (about a minute), so it happens once for the whole run, not once per xdist
+    worker: the first worker to ask builds it in the run's temporary folder (conftest.py gives each
+    run its own), under a lock; the others wait for it and use the same folder.
     """
     if repo not in _TEMPLATES:
-        dest = Path(tempfile.mkdtemp(prefix="rnnlab-course-"))
-        shutil.copy(repo / "nbgrader_config.py", dest)
-        if sandbox_missing():
-            with open(dest / "nbgrader_config.py", "a", encoding="utf-8") as f:
-                f.write("\nc.GuardedExecute.sandbox = False  # tests on a machine without bubblewrap\n")
-        shutil.copytree(repo / "source", dest / "source")
-        regenerate(dest)
-        _TEMPLATES[repo] = dest
+        key = hashlib.sha256(str(Path(repo).resolve()).encode()).hexdigest()[:12]
+        shared = Path(tempfile.gettempdir()) / f"rnnlab-course-{key}"
+        with open(f"{shared}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+            if not (shared / ".regenerated").is_file():
+                shutil.rmtree(shared, ignore_errors=True)  # a half-built one, from a worker that died
+                shared.mkdir()
+                shutil.copy(repo / "nbgrader_config.py", shared)
+                if sandbox_missing():
+                    with open(shared / "nbgrader_config.py", "a", encoding="utf-8") as f:
+                        f.write("\nc.GuardedExecute.sandbox = False  # tests on a machine without bubblewrap\n")
+                shutil.copytree(repo / "source", shared / "source")
+                regenerate(shared)
+                (shared / ".regenerated").touch()
+        _TEMPLATES[repo] = shared
     return _TEMPLATES[repo]
 
 
@@ -55,7 +66,7 @@ def make_course(repo: Path, dest: Path) -> Path:
     Grading there is sandboxed as in the repo; on a machine without bubblewrap the copy
     opts out (conftest.py says so in the report) and only test_grading_sandbox.py skips.
     """
-    shutil.copytree(regenerated_course(repo), dest, dirs_exist_ok=True)
+    shutil.copytree(regenerated_course(repo), dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".regenerated"))
     return dest
 
 

@@ -37,9 +37,9 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter(2, "`nn.RNN`", "02_nn_rnn.ipynb", "a2_rnn",
             "`output` 与 `h_n`；多层；`batch_first` 为什么不影响 `h_n`", ("module",)),
     Chapter(3, "LSTM 的形状", "03_lstm_shapes.ipynb", "a3_lstm",
-            "为什么 `weight_hh_l0` 是 (400, 100)：4 个门叠在一起", ("gates", "module")),
+            "为什么 `weight_hh_l0` 是 (400, 100)：4 个门块叠在一起", ("gates", "module")),
     Chapter(4, "GRU", "04_gru.ipynb", "a4_gru",
-            "3 个门；PyTorch 的 GRU 和论文差在哪里", ("gates", "module")),
+            "3 个门块（两个门和候选隐状态）；PyTorch 的 GRU 和论文差在哪里", ("gates", "module")),
     Chapter(5, "双向循环神经网络的参数", "05_bidirectional.ipynb", "a5_bidirectional",
             "`_reverse` 参数；`output[-1]` 为什么不是反向的最终隐状态", ("bidirectional", "module")),
 )

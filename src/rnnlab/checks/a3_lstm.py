@@ -57,11 +57,11 @@ HINTS = {
                     "投影到 proj_size 维，下一个时间步和上面一层读到的都是投影后的隐状态。",
     "layer_input_size": "{label}：{key} 的形状像是第 k 层也读入 input_size 维的 x。第 k ≥ 1 层读入的是"
                         "下面一层的输出（隐状态），不是 x。",
-    "rows_one_gate": "{label}：{key} 的行数像是 nn.RNN 的（只有一组）：LSTM 把 4 个门"
+    "rows_one_gate": "{label}：{key} 的行数像是 nn.RNN 的（只有一组）：LSTM 把 4 个门块"
                      "（输入门、遗忘门、候选记忆元、输出门）的参数沿第 0 维叠在一起。",
-    "rows_three_gates": "{label}：{key} 的行数像是 GRU 的（3 个门）：LSTM 有 4 个门。",
-    "bias_not_1d": "{label}：{key} 应当是一维的：每一行（每个门的每个隐藏单元）一个偏置。",
-    "shape_generic": "{label}：{key} 的形状不对。想一想它把多少维的向量映射到多少维，其中叠了几个门。",
+    "rows_three_gates": "{label}：{key} 的行数像是 GRU 的（3 个门块）：LSTM 有 4 个门块。",
+    "bias_not_1d": "{label}：{key} 应当是一维的：每一行（每个门块的每个隐藏单元）一个偏置。",
+    "shape_generic": "{label}：{key} 的形状不对。想一想它把多少维的向量映射到多少维，其中叠了几个门块。",
     # lstm_num_params
     "count_float": "{label} 返回的是浮点数 {got}：参数个数是整数。用整数运算（// 而不是 /），或者用 int(...) 转换。",
     "count_not_int": "{label} 应当返回一个 int（Python 整数），实际返回的是 {got}。"
@@ -73,29 +73,29 @@ HINTS = {
     "count_layer_input": "{label}：结果像是每一层都按 input_size 维的输入计算的。第 k ≥ 1 层的 weight_ih_l{{k}} "
                          "读入的是下面一层的隐状态，不是 x。",
     "count_one_layer": "{label}：结果像是只算了一层：num_layers 层中每一层都有自己的参数。",
-    "count_one_gate": "{label}：结果像是 nn.RNN 的参数个数：LSTM 的每个权重和偏置都叠了 4 个门。",
-    "count_three_gates": "{label}：结果像是 GRU 的参数个数（3 个门）：LSTM 有 4 个门。",
+    "count_one_gate": "{label}：结果像是 nn.RNN 的参数个数：LSTM 的每个权重和偏置都叠了 4 个门块。",
+    "count_three_gates": "{label}：结果像是 GRU 的参数个数（3 个门块）：LSTM 有 4 个门块。",
     "count_generic": "{label} 不对。列出每一层的参数和它们的形状，再把元素个数加起来。",
     # split_lstm_gates
     "split_not_tuple": "{label} 应当返回 4 个张量组成的元组 (w_i, w_f, w_g, w_o)，实际返回的是 {got}。",
     "split_tensor": "{label} 返回的是一个张量，而不是 4 个张量组成的元组 (w_i, w_f, w_g, w_o)。",
-    "split_count": "{label} 返回了 {n} 个值，应当是 4 个：LSTM 的每个门各一块。",
-    "split_columns": "{label}：每一块的行数和传入的 weight 一样多。4 个门是沿第 0 维（行）叠放的，"
+    "split_count": "{label} 返回了 {n} 个值，应当是 4 个：LSTM 的每个门块各一块。",
+    "split_columns": "{label}：每一块的行数和传入的 weight 一样多。4 个门块是沿第 0 维（行）叠放的，"
                      "要按行切成 4 块，而不是按列。",
     "split_bias_dims": "{label}：一维的偏置切出来的每一块也应当是一维的，不要改变它的维数。",
     "split_bias_error": "这一例传入的是一维的偏置（二维的权重都通过了）：split_lstm_gates 也要能切一维的张量，"
                         "不要假定 weight 有第 1 维（例如 weight.shape[1]、weight[:, ...]）。",
-    "split_interleaved": "{label}：每个门占连续的一段行，而结果像是每隔 4 行取一行："
-                         "检查 view/reshape 时哪一维是「门」、哪一维是「隐藏单元」。",
+    "split_interleaved": "{label}：每个门块占连续的一段行，而结果像是每隔 4 行取一行："
+                         "检查 view/reshape 时哪一维是「门块」、哪一维是「隐藏单元」。",
     "split_order_ifog": "{label}：w_g 和 w_o 对调了：结果像是按 i, f, o, g 的顺序切的（有些课程和教材这样写），"
-                        "而 PyTorch 叠放 4 个门的顺序不是这样（见 nn.LSTM 的文档或讲义）。",
+                        "而 PyTorch 叠放 4 个门块的顺序不是这样（见 nn.LSTM 的文档或讲义）。",
     "split_order": "{label}：4 块都切对了，但返回的次序不对：要按 (w_i, w_f, w_g, w_o) 返回，"
                    "而它们在 weight 里是按 PyTorch 的顺序叠放的。",
-    "split_shape_generic": "{label}：{what} 的形状是 {got}，不对：每一块是一个门的参数，4 块合起来正好是传入的 weight。",
+    "split_shape_generic": "{label}：{what} 的形状是 {got}，不对：每一块是一个门块的参数，4 块合起来正好是传入的 weight。",
     "split_generic": "{label}：{what} 的形状对了，但数值不对：检查每一块取的是 weight 的哪几行。",
     # lstm_cell_step: values
     "step_swapped": "{label}：h_t 和 c_t 的位置反了：返回值是 (h_t, c_t)，隐状态在前，记忆元在后。",
-    "step_order_ifog": "{label}：结果像是按 i, f, o, g 的顺序取的 4 个门（有些课程这样写）："
+    "step_order_ifog": "{label}：结果像是按 i, f, o, g 的顺序取的 4 个门块（有些课程这样写）："
                        "PyTorch 叠放的顺序与此不同，和 split_lstm_gates 一样。",
     "step_order": "{label}：结果像是 4 个门块用错了位置：或者切出的次序不对（要按 PyTorch 叠放的顺序，"
                   "和 split_lstm_gates 一样），或者切对了、却在公式里把它们（连同 σ 和 tanh）用在了别的门的位置上。",
@@ -107,12 +107,12 @@ HINTS = {
     "step_ignores_h_prev": "{label}：结果像是没有用到 h_prev：h_prev @ weight_hh.T 这一项去哪儿了？",
     "step_transpose_ih": "{label}：x_t 与 weight_ih 相乘时少了转置：PyTorch 计算的是 x_t @ weight_ih.T"
                          "（这一例的 weight_ih 恰好是方阵，所以没有报错）。",
-    "step_unpack": "把预激活拆成 4 个门时得到的块数不对：x_t @ weight_ih.T 的形状是 (批量大小, 4*hidden_size)，"
-                   "4 个门沿最后一维排列（在 weight 里是沿第 0 维叠放的）。",
+    "step_unpack": "把预激活拆成 4 个门块时得到的块数不对：x_t @ weight_ih.T 的形状是 (批量大小, 4*hidden_size)，"
+                   "4 个门块沿最后一维排列（在 weight 里是沿第 0 维叠放的）。",
     "step_modifies_inputs": "{label}：lstm_cell_step 原地修改了传入的 {what}：不要用 +=、*=、mul_ 之类的原地操作"
                             "改写参数，计算结果写进新的张量。",
-    "step_generic": "逐项检查：4 个门的预激活（两个矩阵乘法、两个偏置）、切成 4 个门的次序、"
-                    "哪些门用 sigmoid、哪个用 tanh、c_t 的两项，以及 h_t 的计算。",
+    "step_generic": "逐项检查：4 个门块的预激活（两个矩阵乘法、两个偏置）、切成 4 个门块的次序、"
+                    "哪些门块用 sigmoid、哪个用 tanh、c_t 的两项，以及 h_t 的计算。",
     # lstm_cell_step: gradients
     "step_detached": "{part} 与输入断开了，没有梯度能传回去：是否用了 .detach()、.data、.item()、torch.no_grad()，"
                      "或者用 torch.tensor 把结果重新包装了一遍？",

@@ -43,16 +43,16 @@ HINTS = {
                     "而不是加在 r ⊙ (…) 的外面。",
     "z_swapped": "更新门 z 的作用反了：PyTorch 里 z 接近 1 时保留上一步的隐状态 h_prev。"
                  "检查 z 和 1 − z 分别乘的是 n 还是 h_prev。",
-    "gate_order": "门的顺序不对：结果像是把前两块当成了 (z, r)。PyTorch 按 r、z、n 的顺序把三个门叠在一起。",
+    "gate_order": "门块的顺序不对：结果像是把前两块当成了 (z, r)。PyTorch 按 r、z、n 的顺序把三个门块叠在一起。",
     "reset_unused": "重置门 r 像是没有用上：结果与 r 恒等于 1 时一样。"
                     "是不是像普通 RNN 那样把两边的投影先加在一起再分块了？n 的两部分要分开算，r 只乘隐状态那一部分。",
     "no_bias_ih": "bias_ih 似乎没有加上。",
     "no_bias_hh": "bias_hh 似乎没有加上。",
     "no_biases": "两个偏置 bias_ih、bias_hh 似乎都没有加上。",
-    "four_blocks": "像是把叠在一起的权重分成了 4 块（LSTM 的习惯）：GRU 只有 3 个门（r、z、n），"
+    "four_blocks": "像是把叠在一起的权重分成了 4 块（LSTM 的习惯）：GRU 只有 3 个门块（r、z、n），"
                    "每一块 hidden_size 行。",
-    "step_generic": "逐项检查：两边的投影（注意转置）、三个门在 (3·hidden_size) 维里的顺序、"
-                    "每个门用的激活函数、重置门 r 乘的是哪一项，以及最后怎样用 z 混合 n 与 h_prev。",
+    "step_generic": "逐项检查：两边的投影（注意转置）、三个门块在 (3·hidden_size) 维里的顺序、"
+                    "每个门块用的激活函数、重置门 r 乘的是哪一项，以及最后怎样用 z 混合 n 与 h_prev。",
     "step_case": "前面的例子都通过了，这一例第一次用到：{new}。",
     "step_shape": "{what}：形状是 {got}，应当是 (批量大小, hidden_size)，与 h_prev 相同。",
     "step_modifies_input": "{what}：gru_cell_step 原地修改了传入的 {arg}（调用者的张量被改掉了）："
@@ -68,9 +68,9 @@ HINTS = {
                        "（用 torch.split 时注意：它的第二个参数是每块的大小，torch.chunk 的才是块数。）",
     "split_four": "split_gru_gates 返回了 4 块：GRU 只有 3 个门块（r、z、n），4 块是 LSTM 的。"
                   "如果用的是 torch.split，注意它的第二个参数是每块的大小，torch.chunk 的才是块数。",
-    "split_columns": "{what}：每块的形状是 {got}，像是沿第 1 维（列）切开了。三个门是沿第 0 维（行）叠在一起的。",
+    "split_columns": "{what}：每块的形状是 {got}，像是沿第 1 维（列）切开了。三个门块是沿第 0 维（行）叠在一起的。",
     "split_rows_from_columns": "{what}：每块有 {rows} 行，像是把 weight 的第 1 维（这里是 input_size）当成了 hidden_size。"
-                               "hidden_size 只能从第 0 维（三个门叠在一起的行数）得出。",
+                               "hidden_size 只能从第 0 维（三个门块叠在一起的行数）得出。",
     "split_shape": "{what}：第 {i} 块的形状是 {got}，应当是 (hidden_size, …)：行数是 hidden_size，其余各维与 weight 相同。",
     "split_order": "{what}：三块的内容对，顺序不对。nn.GRU 的文档写的是 (W_ir|W_iz|W_in)：按 r、z、n 的顺序返回。",
     "split_values": "{what}：三块的形状对了，但内容不是 weight 按行依次切出的三段。",
@@ -87,11 +87,11 @@ HINTS = {
     "shape_is_int": "{label}：{key} 的形状是整数 {got}，不是元组：(n) 只是加了括号的整数 n，只有一个元素的元组要写逗号：(n,)。",
     "shape_not_tuple": "{label}：{key} 的形状应当是由整数组成的元组（例如 (3, 5)），实际是 {got}。",
     "shape_reversed": "{label}：{key} 的两个维度反了：PyTorch 的权重按 (输出, 输入) 存放。",
-    "shape_one_gate": "{label}：{key} 的第 0 维少了门的个数：GRU 把 3 个门（r、z、n）的参数叠在一起存放。",
-    "shape_four_gates": "{label}：{key} 像是叠了 4 个门：那是 LSTM，GRU 只有 3 个门。",
+    "shape_one_gate": "{label}：{key} 的第 0 维少了门块的个数：GRU 把 3 个门块（r、z、n）的参数叠在一起存放。",
+    "shape_four_gates": "{label}：{key} 像是叠了 4 个门块：那是 LSTM，GRU 只有 3 个门块。",
     "shape_upper_input": "{label}：{key} 的第 1 维不对：第 k ≥ 1 层的输入是下面一层的隐状态，不是 x。",
     "bias_not_1d": "{label}：{key} 应当是一维的。",
-    "shape_generic": "{label}：{key} 的形状不对。想一想它把什么映射到什么，以及叠放了几个门。",
+    "shape_generic": "{label}：{key} 的形状不对。想一想它把什么映射到什么，以及叠放了几个门块。",
 }
 
 _BIG = 1e4  # a gate pre-activation this large pins sigmoid at exactly 0 or 1

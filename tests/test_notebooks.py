@@ -29,6 +29,33 @@ def test_readme_and_overview_show_the_current_course_map():
     assert chapters.course_map("../") in overview, "总览的课程地图过期了：运行 python -m rnnlab.chapters"
 
 
+def test_the_overview_shows_the_current_study_path():
+    overview = "\n".join(c.source for c in read(REPO / "notebooks" / chapters.OVERVIEW).cells)
+    assert chapters.study_path() in overview, "总览的学习路线过期了：运行 python -m rnnlab.chapters"
+    assert "| $P$ |" in overview and "学这门课之前" in overview
+
+
+def estimated_minutes(path, assignment: bool) -> float:
+    """Reading at 300 characters a minute plus one minute a code cell (a lecture), or plus 20
+    minutes a function to write and 15 a written question (an assignment)."""
+    cells = read(path).cells
+    reading = sum(len(re.sub(r"\s", "", c.source)) for c in cells if c.cell_type == "markdown") / 300
+    if not assignment:
+        return reading + sum(c.cell_type == "code" for c in cells)
+    answers = [c for c in cells if c.metadata.get("nbgrader", {}).get("solution")]
+    return reading + 20 * sum(c.cell_type == "code" for c in answers) + 15 * sum(c.cell_type == "markdown" for c in answers)
+
+
+@pytest.mark.parametrize("chapter", [c for c in chapters.CHAPTERS if c.lecture], ids=lambda c: str(c.number))
+def test_each_chapter_states_its_objectives_and_an_honest_time(chapter):
+    assert chapter.builds_on and len(chapter.objectives) >= 2
+    lecture, work = chapter.minutes
+    for stated, path, assignment in ((lecture, REPO / "notebooks" / chapter.lecture, False),
+                                     (work, REPO / "release" / chapter.assignment / f"{chapter.assignment}.ipynb", True)):
+        estimate = estimated_minutes(path, assignment)
+        assert abs(stated - estimate) <= 0.25 * estimate, f"{path.name}：写的是 {stated} 分钟，估算是 {estimate:.0f} 分钟"
+
+
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
 def test_notebook_runs_twice_in_a_fresh_kernel(path):
     nb = execute(path, runs=2)

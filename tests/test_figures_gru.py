@@ -83,10 +83,27 @@ def test_names_every_part_with_d2l_terms_and_code_names():
     assert "hₜ₋₁Wₕₙᵀ + bₕₙ" in texts and "xₜWᵢₙᵀ + bᵢₙ" in texts
     assert {"hₜ₋₁", "xₜ", "hₜ"} <= set(texts)
     assert "hₜ = (1 − z) ⊙ n\n+ z ⊙ hₜ₋₁" in texts
-    # The stacked weights: r, z, n are blocks 0, 1, 2 (the order of weight_ih.chunk(3, 0)).
-    assert [t for t in texts if "：第 " in t and t.endswith(" 块")] == ["r：第 0 块", "z：第 1 块", "n：第 2 块"]
     assert "(3H, I)" in joined and "(3H, H)" in joined
     assert "《动手学深度学习》" in joined and "r ⊙ hₜ₋₁" in joined
+
+
+def test_block_labels_read_r_z_n_from_left_to_right_in_storage_order():
+    """PyTorch stacks the GRU's blocks as r, z, n (weight_ih.chunk(3, 0)); the labels say so in the order a
+    reader sees them: one row, left to right, each in its gate's colour. (The columns above run r, n, z, so
+    labels placed under their columns would read r, n, z.)"""
+    fig = draw_gru_cell()
+    labels = [t for t in fig.axes[0].texts if "：第 " in t.get_text() and t.get_text().endswith(" 块")]
+    assert len(labels) == 3
+    left_to_right = sorted(labels, key=lambda t: t.get_position()[0])
+    assert [t.get_text() for t in left_to_right] == ["r：第 0 块", "z：第 1 块", "n：第 2 块"]
+    assert len({t.get_position()[1] for t in labels}) == 1  # one row
+    for t in left_to_right:
+        gate = t.get_text()[0]
+        assert matplotlib.colors.to_rgba(t.get_color()) == matplotlib.colors.to_rgba(palette.GATE[gate])
+    # Rendered, the row really reads r, z, n: the labels' extents do not overlap and follow each other.
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in left_to_right]
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))
 
 
 def test_the_reset_gate_acts_after_the_matmul_and_its_bias():

@@ -8,7 +8,10 @@ What the figure must get right is where the reset gate acts: PyTorch multiplies 
 hₜ₋₁Wₕₙᵀ + bₕₙ, AFTER the matmul and with the bias inside, so the figure draws that box first
 and the ⊙ node below it. The paper and d2l-zh apply r to hₜ₋₁ before the matmul; the note at
 the bottom says so. Gate names are the code's (r, z, n) with d2l-zh's Chinese terms, and each
-gate's colour is its block's colour in the gate explorer (rnnlab.palette.GATE).
+gate's colour is its block's colour in the gate explorer (rnnlab.palette.GATE). The columns run r, n, z
+(the candidate sits between the gates, so r reaches it without crossing z); the labels of the stacked
+blocks ("r：第 0 块", …) therefore form one row below the cell that reads r, z, n from left to right,
+PyTorch's storage order, rather than sitting under their columns.
 
 Artists carry a gid (matplotlib's id) so tests can find them: "box-r", "box-z", "box-hn",
 "box-in", "box-tanh", "node-reset", "node-n-sum", "node-zh", "node-one-minus", "node-n-update",
@@ -137,10 +140,13 @@ def draw_gru_cell(ax=None, highlight: str | None = None):
     ax.text(x_out, y_h - 0.55, "hₜ = (1 − z) ⊙ n\n+ z ⊙ hₜ₋₁", ha="center", va="top", fontsize=10.5,
             multialignment="right", color=ROLE["highlight"] if mark["h"] else hidden)
 
-    # Where each gate's weights live: the blocks of the stacked weights, in the order r, z, n.
-    for x, g, k in ((x_r, "r", 0), (x_z, "z", 1), (x_n, "n", 2)):
-        ax.text(x, bottom - 0.15, f"{g}：第 {k} 块", ha="center", va="top", fontsize=10, color=GATE[g],
-                fontweight="bold")
+    # Where each gate's weights live: the blocks of the stacked weights. The columns above run r, n, z
+    # (n sits between the gates so that r can reach it), so the labels do not go under their columns:
+    # they form one row that reads left to right in storage order r, z, n, each in its gate's colour.
+    ax.text(x_r - 0.5, bottom - 0.15, "门块的存放顺序：", ha="right", va="top", fontsize=10, color=ROLE["note"])
+    for k, g in enumerate("rzn"):
+        ax.text(x_r + 1.9 * k, bottom - 0.15, f"{g}：第 {k} 块", ha="center", va="top", fontsize=10,
+                color=GATE[g], fontweight="bold")
     ax.text((left + right) / 2, bottom - 0.6,
             "weight_ih (3H, I)、weight_hh (3H, H)、bias_ih 和 bias_hh (3H,) 都按 r、z、n 的顺序每 H 行一块",
             ha="center", va="top", fontsize=10, color=ROLE["note"])

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnlab.checks import a2_rnn as checks
-from rnnlab.checks.core import CheckFailed
+from rnnlab.checks.core import TORCH_HINTS, CheckFailed
 
 from checktools import hint_for
 
@@ -21,10 +21,16 @@ def manual(rnn, x, h0=None, **mistake):
     m = mistake.get
     bf = rnn.batch_first and not m("ignore_batch_first")
     xs = x.transpose(0, 1) if bf else x
+    if m("squeeze_x"):
+        xs = xs.squeeze()
     T, B, _ = xs.shape
     L, H = rnn.num_layers, rnn.hidden_size
     if h0 is None:
         h0 = torch.randn(L, B, H) if m("random_default_h0") else xs.new_zeros(L, B, H)
+        if m("default_h0_2d"):  # the zeros of a1's cell: h0[k] broadcasts, until num_layers > batch
+            h0 = xs.new_zeros(B, H)
+        if m("default_h0_one_layer"):
+            h0 = xs.new_zeros(1, B, H)
     if m("ignore_h0"):
         h0 = torch.zeros_like(h0)
     act = torch.tanh if (rnn.nonlinearity == "tanh" or m("always_tanh")) else torch.relu
@@ -41,7 +47,7 @@ def manual(rnn, x, h0=None, **mistake):
         b_hh = getattr(rnn, f"bias_hh_l{k}") if has_bias and not m("no_bias_hh") else None
         start = h0[0] if m("h0_first_for_all") else h0[k]
         h, outs = start, []
-        for t in range(T):
+        for t in range(T + 1 if m("one_step_too_many") else T):
             if m("restart_each_step"):
                 h = start
             h = act(F.linear(xs[t] if m("x_every_layer") else inp[t], w_ih, b_ih) + F.linear(h, w_hh, b_hh))
@@ -70,6 +76,8 @@ def manual(rnn, x, h0=None, **mistake):
         h_n = h_n.detach()
     if m("off_by_a_bit"):
         out = out + 0.01
+    if m("output_is_x"):  # the layer outputs were never kept: what went up, and came out, is x
+        out = x
     if m("edits_params"):
         with torch.no_grad():
             rnn.weight_hh_l0.mul_(2)
@@ -176,6 +184,8 @@ def test_correct_styles_pass(fn):
 @pytest.mark.parametrize("mistake, expected", [
     ("h0_first_for_all", "每一层都从 h0[0] 开始了"),
     ("x_every_layer", "每一层都读入了 x"),
+    ("default_h0_2d", "问题出在 h0=None 时的处理"),
+    ("default_h0_one_layer", "问题出在 h0=None 时的处理"),
     ("always_tanh", "nonlinearity 是 \"relu\"，结果却像是用了 tanh"),
     ("no_bias_ih", "bias_ih_l{k} 似乎没有加上"),
     ("no_bias_hh", "bias_hh_l{k} 似乎没有加上"),
@@ -206,6 +216,46 @@ def test_each_mistake_gets_its_hint(mistake, expected):
 
 def test_both_biases_missing():
     assert "两个偏置" in hint_for(checks.check_manual_rnn, with_(no_bias_ih=True, no_bias_hh=True))
+
+
+def test_x_fed_to_every_layer_and_returned_as_output():
+    """The layer outputs never kept: every layer reads x, and output is x itself."""
+    msg = hint_for(checks.check_manual_rnn, with_(x_every_layer=True, output_is_x=True))
+    assert "每一层都读入了 x，返回的 output 也原样是 x" in msg and "逐项检查" not in msg
+    # output = x alone (the layers themselves right) is another mistake: not this diagnosis.
+    msg = hint_for(checks.check_manual_rnn, with_(output_is_x=True))
+    assert "读入了 x" not in msg and "逐项检查" in msg
+    # Every layer reading x, output from the top layer: the hint without "output 也原样是 x".
+    msg = hint_for(checks.check_manual_rnn, with_(x_every_layer=True))
+    assert "每一层都读入了 x" in msg and "原样是 x" not in msg
+
+
+def test_a_default_h0_without_the_layer_dimension_is_named_not_torchs_index_error():
+    """h0=None made (batch, hidden_size): torch's English IndexError once num_layers > batch. The
+    check asks the student's function the same case with h0 = zeros given: right, so the default is it."""
+    msg = hint_for(checks.check_manual_rnn, with_(default_h0_2d=True))
+    assert "IndexError: index 1 is out of bounds for dimension 0 with size 1" in msg  # their error, verbatim
+    assert checks.DEFAULT_H0 in msg and "（出错的这一例：manual_rnn（num_layers=3" in msg and "h0=None" in msg
+    assert msg.count("提示：") == 1 and msg.index(checks.DEFAULT_H0) < msg.index("（出错的这一例：")
+    assert "（出错的这一例：" in msg.splitlines()[-1]
+
+
+def test_an_index_error_that_is_no_default_h0_gets_the_general_hint_only():
+    """An IndexError in every case (one step too many): torch's error with core's Chinese hint. A case with
+    h0=None that fails with h0 given too (x.squeeze() breaks the batch of 1): no h0=None diagnosis."""
+    msg = hint_for(checks.check_manual_rnn, with_(one_step_too_many=True))
+    assert "IndexError" in msg and TORCH_HINTS["index"][1] in msg and checks.DEFAULT_H0 not in msg
+
+    msg = hint_for(checks.check_manual_rnn, with_(squeeze_x=True))
+    assert "h0=None" in msg and checks.DEFAULT_H0 not in msg  # the batch-1 case, which has no h0
+
+
+def test_the_default_h0_hint_never_fires_for_a_correct_default():
+    for fn in (manual, vectorised, with_cells):
+        assert "通过" in checks.check_manual_rnn(fn)
+    # A right default, another mistake in the h0=None case: not the default's fault.
+    msg = hint_for(checks.check_manual_rnn, with_(random_default_h0=True))
+    assert checks.DEFAULT_H0 not in msg
 
 
 def test_unknown_mistake_gets_the_generic_message():

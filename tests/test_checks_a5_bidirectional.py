@@ -13,7 +13,7 @@ from torch import nn
 
 from rnnlab import oracles, shapes
 from rnnlab.checks import a5_bidirectional as checks
-from rnnlab.checks.core import CheckFailed
+from rnnlab.checks.core import TORCH_HINTS, CheckFailed
 
 from checktools import hint_for
 
@@ -114,7 +114,14 @@ def final_states(output, hidden_size, batch_first=False, **mistake):
     m = mistake.get
     H = hidden_size
     if batch_first and not m("ignore_batch_first"):
-        output = output.transpose(0, 1)
+        if m("reshape_for_batch_first"):  # (B, T, 2H) -> (T, B, 2H) by regrouping, not by swapping
+            output = output.reshape(output.shape[1], output.shape[0], -1)
+        elif m("contiguous_view_for_batch_first"):
+            output = output.contiguous().view(output.shape[1], output.shape[0], output.shape[2])
+        elif m("view_for_batch_first"):  # torch's output is not contiguous here: view raises
+            output = output.view(output.shape[1], output.shape[0], output.shape[2])
+        else:
+            output = output.transpose(0, 1)
     if m("always_batch_first"):
         output = output.transpose(0, 1)
     fwd_t, bwd_t = (-1, -1) if m("both_last") else (0, 0) if m("both_first") else (-1, 0)
@@ -168,6 +175,8 @@ def manual(rnn, x, **mistake):
             out = torch.stack(outs)
             if d == 1 and not m("reversed_order") and not m("no_flip"):
                 out = out.flip(0)
+            if d == 0 and m("forward_reversed"):
+                out = out.flip(0)
             halves.append(out)
             finals.append(out[-1] if (m("hn_after_one_step") and d == 1) else h)
         if m("upper_forward_only") and k < rnn.num_layers - 1:
@@ -198,6 +207,8 @@ def manual(rnn, x, **mistake):
 
 
 def manual_with(**mistake):
+    if mistake.pop("both_reversed", False):  # both halves in reverse time order
+        mistake.update(reversed_order=True, forward_reversed=True)
     return lambda rnn, x: manual(rnn, x, **mistake)
 
 
@@ -364,9 +375,36 @@ def test_final_states_correct_styles_pass():
     ("whole_steps", "每个方向只占 output 最后一维的一半"),
     ("one_value", "二元组 (forward_last, backward_last)"),
     ("as_lists", "而不是张量"),
+    ("reshape_for_batch_first", "要用 transpose(0, 1)（或 permute(1, 0, 2)），不能用 reshape 或 view"),
+    ("contiguous_view_for_batch_first", "要用 transpose(0, 1)（或 permute(1, 0, 2)），不能用 reshape 或 view"),
+    ("view_for_batch_first", TORCH_HINTS["view"][1]),
 ])
 def test_each_final_states_mistake_gets_its_hint(mistake, expected):
     assert expected in hint_for(checks.check_final_states_from_output, states_with(**{mistake: True}))
+
+
+STATES_MISTAKES = ("both_last", "both_first", "pair_swapped", "halves_swapped", "ignore_batch_first",
+                   "always_batch_first", "whole_steps", "off_by_a_bit", "reshape_for_batch_first",
+                   "contiguous_view_for_batch_first", "view_for_batch_first")
+
+
+def test_reshape_instead_of_transpose_is_no_wrong_time_step():
+    """reshape keeps the elements' order: output[t] after it is no time step, so no time step is named."""
+    for mistake in ("reshape_for_batch_first", "contiguous_view_for_batch_first"):
+        msg = hint_for(checks.check_final_states_from_output, states_with(**{mistake: True}))
+        assert "batch_first=True" in msg.split("：")[0]  # the first batch_first case
+        for wrong in ("想一想这个方向最后读到的是哪个时间步", "不在最后一个时间步", "不在第 0 个时间步", "弄反了"):
+            assert wrong not in msg
+    # A plain view of torch's (non-contiguous) output raises: the student's line, torch's error, the hint.
+    msg = hint_for(checks.check_final_states_from_output, states_with(view_for_batch_first=True))
+    assert "RuntimeError: view size is not compatible" in msg and "transpose / permute" in msg
+
+
+def test_the_reshape_hint_is_earned_by_reshape_alone():
+    for mistake in STATES_MISTAKES:
+        msg = hint_for(checks.check_final_states_from_output, states_with(**{mistake: True}))
+        assert ("不能用 reshape 或 view" in msg) == (mistake in ("reshape_for_batch_first",
+                                                             "contiguous_view_for_batch_first")), mistake
 
 
 def test_final_states_unknown_mistake_gets_the_generic_message():
@@ -423,6 +461,7 @@ def test_manual_correct_styles_pass(fn):
 
 @pytest.mark.parametrize("mistake, expected", [
     ("reversed_order", "反向的输出还是按它处理的顺序"),
+    ("both_reversed", "反向的输出还是按它处理的顺序"),
     ("no_flip", "反向方向要从最后一个时间步读到第 0 个"),
     ("no_flip_but_flip_back", "反向方向要从最后一个时间步读到第 0 个"),
     ("hn_after_one_step", "h_n 里反向的最终隐状态"),
@@ -444,6 +483,16 @@ def test_manual_correct_styles_pass(fn):
 ])
 def test_each_manual_mistake_gets_its_hint(mistake, expected):
     assert expected in hint_for(checks.check_manual_bidirectional_rnn, manual_with(**{mistake: True}))
+
+
+def test_backward_left_reversed_is_named_whether_or_not_the_forward_is_reversed_too():
+    backward_only = hint_for(checks.check_manual_bidirectional_rnn, manual_with(reversed_order=True))
+    both = hint_for(checks.check_manual_bidirectional_rnn, manual_with(both_reversed=True))
+    assert checks.BACKWARD_LEFT_REVERSED in backward_only and checks.BACKWARD_LEFT_REVERSED in both
+    assert "前向的输出也倒过来了" in both and "前向的输出也倒过来了" not in backward_only
+    # The forward reversed alone is another mistake: neither hint, the generic message.
+    msg = hint_for(checks.check_manual_bidirectional_rnn, manual_with(forward_reversed=True))
+    assert "逐项检查" in msg and "反向的输出还是按它处理的顺序" not in msg and "前向的输出也倒过来了" not in msg
 
 
 def test_both_biases_missing():

@@ -140,6 +140,9 @@ RAISES = {
     "none": lambda: X[0] @ CELL.weight_ih.T + None,
     "inplace": lambda: CELL.bias_ih.add_(1.0),                       # b = bias_ih; b += ... on a parameter
     "proj_size": lambda: nn.GRU(3, 5, proj_size=0 or 2),
+    "index": lambda: H.unsqueeze(0)[1],                            # a (1, B, H) h0 read at layer 1
+    "dim_range": lambda: H.transpose(0, 2),                           # a 2-D state treated as (L, B, H)
+    "view": lambda: X.transpose(0, 1).view(4, 2, 3),                  # view to swap (B, T) back to (T, B)
 }
 
 
@@ -178,6 +181,14 @@ def test_more_messages_of_the_same_mistakes_are_recognised():
         (lambda: CELL.weight_ih.T.T.T + None.T, "none"),
         (lambda: torch.sigmoid(CELL.weight_ih).chunk(1)[0].sigmoid_(), "inplace"),   # a chunk view changed in place
         (_backward_through_inplace, "inplace"),
+        # IndexError, from torch and from Python
+        (lambda: X[:, 2], "index"),                                 # x[:, t] with t >= batch
+        (lambda: X.shape[3], "index"),                              # tuple index out of range
+        (lambda: [H][1], "index"),                                  # list index out of range
+        (lambda: X.unbind(0)[4], "index"),                          # tuple index out of range
+        (lambda: X.select(0, 4), "index"),                          # select(): index 4 out of range for tensor of size
+        (lambda: torch.cat([H, H], dim=2), "dim_range"),            # Dimension out of range
+        (lambda: H[0, 1, 2], "dim_range"),                          # too many indices for tensor of dimension 2
     }
     for fn, name in dims:
         assert str(failure_of(fn)).endswith(TORCH_HINTS[name][1]), name
@@ -188,6 +199,8 @@ def test_an_unknown_error_gets_its_first_line_and_no_hint():
         raise KeyError("weight_ih")
     msg = str(failure_of(raises))
     assert "KeyError: 'weight_ih'" in msg and "提示" not in msg
+    # An IndexError that is no subscript out of range gets no subscript hint either.
+    assert str(failure_of(lambda: [].pop())).endswith("\nIndexError: pop from empty list")
 
 
 def _helper(x):

@@ -237,6 +237,9 @@ def rnn_io_shapes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_f
         "    if rnn.batch_first:\n        h_n = h_n.transpose(0, 1)\n    return output, h_n\n"), True),
     "h0_first_for_every_layer": ("manual_rnn", _edit("        h = h0[k]\n", "        h = h0[0]\n"), True),
     "x_fed_to_every_layer": ("manual_rnn", _edit("F.linear(inp[t], w_ih, b_ih)", "F.linear(x[t], w_ih, b_ih)"), True),
+    # The layer's outputs never become the next input: every layer reads x, and output is x itself.
+    "layer_outputs_never_passed_up": ("manual_rnn", _edit(
+        "        inp = torch.stack(outs)\n", "        layer_out = torch.stack(outs)\n"), True),
     "nonlinearity_ignored": ("manual_rnn", _edit(
         'act = torch.tanh if rnn.nonlinearity == "tanh" else torch.relu', "act = torch.tanh"), True),
     "bias_ignored": ("manual_rnn", _edit("F.linear(inp[t], w_ih, b_ih) + F.linear(h, w_hh, b_hh)",
@@ -265,6 +268,8 @@ def rnn_io_shapes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_f
                                        "    h0 = torch.zeros(L, B, H)\n"), True),
     # The zeros of a1's cell, (B, H): h0[k] is then a zero row that broadcasts, until num_layers > batch.
     "h0_none_without_layers": ("manual_rnn", _edit("h0 = torch.zeros(L, B, H)", "h0 = torch.zeros(B, H)"), True),
+    # One layer's zeros, (1, B, H): IndexError at h0[1] in the first case without h0.
+    "h0_none_one_layer": ("manual_rnn", _edit("h0 = torch.zeros(L, B, H)", "h0 = torch.zeros(1, B, H)"), True),
     "output_float64": ("manual_rnn", _edit("    output = inp.transpose(0, 1) if rnn.batch_first else inp\n",
                                            "    output = (inp.transpose(0, 1) if rnn.batch_first else inp).double()\n"), True),
     "h0_none_not_zeros": ("manual_rnn", _edit("h0 = torch.zeros(L, B, H)", "h0 = torch.randn(L, B, H)"), True),

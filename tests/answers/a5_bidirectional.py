@@ -392,6 +392,14 @@ WRONG = {
     "states_whole_steps": ("final_states_from_output", _edit(
         STATES, "forward_last = output[-1, :, :hidden_size]\n    backward_last = output[0, :, hidden_size:]",
         "forward_last = output[-1]\n    backward_last = output[0]"), True),
+    # (B, T, 2H) -> (T, B, 2H) by reshape: the elements regrouped, not the two dimensions swapped.
+    "states_reshape_instead_of_transpose": ("final_states_from_output", _edit(
+        STATES, "output = output.transpose(0, 1)", "output = output.reshape(output.shape[1], output.shape[0], -1)"),
+        True),
+    # The same with view: torch's batch_first output is not contiguous, so view raises.
+    "states_view_instead_of_transpose": ("final_states_from_output", _edit(
+        STATES, "output = output.transpose(0, 1)", "output = output.view(output.shape[1], output.shape[0], -1)"),
+        True),
     "states_squeeze_breaks_batch_one": ("final_states_from_output", _edit(
         STATES, "    return forward_last, backward_last\n", "    return forward_last.squeeze(), backward_last.squeeze()\n"),
         False),
@@ -402,6 +410,9 @@ WRONG = {
         "        for suffix, order in ((f\"_l{k}\", range(T)), (f\"_l{k}_reverse\", range(T - 1, -1, -1))):\n"
         "            reverse = suffix.endswith(\"_reverse\")\n").replace(
         "                by_time[t] = h\n", "                by_time[T - 1 - t if reverse else t] = h\n"), True),
+    # Every output written at T-1-t: the backward half left in its processing order, the forward half reversed.
+    "manual_both_directions_outputs_reversed": ("manual_bidirectional_rnn", _edit(
+        MANUAL, "                by_time[t] = h\n", "                by_time[T - 1 - t] = h\n"), True),
     "manual_h_n_by_direction": ("manual_bidirectional_rnn", _edit(
         MANUAL, "    return layer_input, torch.stack(h_n)\n", "    return layer_input, torch.stack(h_n[0::2] + h_n[1::2])\n"),
         True),

@@ -138,6 +138,10 @@ def _variants(case: Case):
                 hs.append(h)
             add((back(outs[-1]), torch.cat(hs)),
                 "每一层都读入了 x：第 1 层及以上的输入应当是下面一层在各个时间步的输出，而不是 x。")
+            # The same loop whose layer outputs are never kept: the input that "goes up" stays x, to the end.
+            add((x, torch.cat(hs)),
+                "每一层都读入了 x，返回的 output 也原样是 x：每一层在各个时间步的输出要收集起来（torch.stack），"
+                "作为上面一层的输入；output 是最上面一层的这些输出。")
         first, _ = _run(_layer(rnn, 0), xt, None if h0 is None else h0[:1])
         add((back(first), want_hn), "output 应当来自最上面一层（第 num_layers-1 层），而不是第 0 层。")
         add((want_out, want_hn.flip(0)), "h_n 的层顺序反了：h_n[0] 是第 0 层（最靠近输入的一层）最后的隐状态。")
@@ -190,6 +194,29 @@ def _augment(msg: str, case_label: str, rnn: nn.RNN) -> str:
     elif "AttributeError" in msg and "_l" in msg and "weight_" in msg:
         extra = f"这个 rnn 只有 {rnn.num_layers} 层：参数名里的层号 k 是 0 到 rnn.num_layers-1。"
     return f"{msg}\n{extra}（出错的这一例：{case_label}）" if extra else f"{msg}\n（出错的这一例：{case_label}）"
+
+
+DEFAULT_H0 = ("同一例传入全零的 h0 时，你的函数算对了：问题出在 h0=None 时的处理。h0=None 表示从全零的隐状态开始，"
+              "新建的全零 h0 要与传入的 h0 形状相同，即 (num_layers, batch, hidden_size)，有层这一维，"
+              "h0[k] 才是第 k 层的 (batch, hidden_size)。")
+
+
+def _default_h0_hint(manual_rnn, case: Case, want_out, want_hn) -> str:
+    """DEFAULT_H0 when the student's function, failing with h0=None, gives torch's answer for h0 = zeros
+    (what h0=None means); "" otherwise. The case's expectations were computed before the student ran."""
+    try:
+        output, h_n, _ = run_manual_rnn(manual_rnn, case.rnn, case.x, case.x.new_zeros(shape_of(want_hn)),
+                                        case.label)
+    except CheckFailed:
+        return ""
+    return DEFAULT_H0 if close(output, want_out) and close(h_n, want_hn) else ""
+
+
+def _with_hint(msg: str, hint: str) -> str:
+    """`msg` (a failed call, from run_manual_rnn) with its 提示 lines replaced by `hint`, before the case line."""
+    lines = [line for line in msg.splitlines() if not line.startswith("提示：")]
+    at = next((i for i, line in enumerate(lines) if line.startswith("（出错的这一例：")), len(lines))
+    return "\n".join(lines[:at] + ["提示：" + hint] + lines[at:])
 
 
 def run_manual_rnn(manual_rnn, rnn: nn.RNN, x, h0=None, label: str = "manual_rnn"):
@@ -304,7 +331,14 @@ def check_manual_rnn(manual_rnn) -> str:
     want_grads_h = {n: p.grad.clone() for n, p in ref_h.named_parameters()}
 
     for i, (case, (want_out, want_hn, variants)) in enumerate(prepared):
-        output, h_n, _ = run_manual_rnn(manual_rnn, case.rnn, case.x, case.h0, case.label)
+        try:
+            output, h_n, _ = run_manual_rnn(manual_rnn, case.rnn, case.x, case.h0, case.label)
+        except CheckFailed as e:
+            # Failing only without h0 (an error, or no pair of tensors): the student's default h0 is the mistake.
+            hint = _default_h0_hint(manual_rnn, case, want_out, want_hn) if case.h0 is None else ""
+            if not hint:
+                raise
+            fail(_with_hint(str(e), hint))
         if close(output, want_out) and close(h_n, want_hn):
             check_dtype(output, want_out, f"{case.label}：output")
             check_dtype(h_n, want_hn, f"{case.label}：h_n")

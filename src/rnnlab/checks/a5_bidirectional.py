@@ -388,6 +388,16 @@ def _states_variants(case: StatesCase):
         (last[:, H:], first[:, :H], "两个方向在 output 最后一维里的位置弄反了：前一半（前 hidden_size 个）是前向，"
                                     "后一半是反向。"),
     ]
+    if case.batch_first:
+        # (B, T, 2H) made (T, B, 2H) by reshape (or contiguous().view): the same elements in the same order,
+        # regrouped, so [t] of the result is no time step at all, not a shifted one.
+        T, B = case.seq_batch
+        regrouped = case.output.reshape(T, B, 2 * H)
+        found.append((regrouped[-1, :, :H], regrouped[0, :, H:],
+                      "batch_first=True 时把 (batch, seq, 2×hidden_size) 换成 (seq, batch, 2×hidden_size) 要用 "
+                      "transpose(0, 1)（或 permute(1, 0, 2)），不能用 reshape 或 view：它们只改变形状、不移动元素，"
+                      "把元素按原来的先后顺序重新分组，于是各个时间步、各个样本的数被打乱混在了一起，"
+                      "取到的不是错开了一个时间步的隐状态。"))
     return [(f, b, hint) for f, b, hint in found if not (close(f, fwd) and close(b, bwd))]
 
 
@@ -496,6 +506,10 @@ def make_bi_case(seed, seq, batch, input_size, hidden_size, num_layers=1, new=""
     return BiCase(rnn, oracles.randn(g, seq, batch, input_size), new)
 
 
+BACKWARD_LEFT_REVERSED = ("反向的输出还是按它处理的顺序（从最后一个时间步到第 0 个）放着：要翻转回原来的时间顺序，"
+                          "使 output[t] 的后一半是反向方向读到 x[t] 时的隐状态。")
+
+
 def _bi_variants(case: BiCase):
     """(output, h_n, [(output, h_n, hint)]): torch's answer and its answers to nearby wrong questions."""
     rnn, x = case.rnn, case.x
@@ -529,9 +543,12 @@ def _bi_variants(case: BiCase):
     else:
         # One layer: the mistakes of the backward loop itself, from torch's two directions.
         fwd_out, bwd_out = want_out[..., :H], want_out[..., H:]
-        add((torch.cat((fwd_out, bwd_out.flip(0)), dim=-1), want_hn),
-            "反向的输出还是按它处理的顺序（从最后一个时间步到第 0 个）放着：要翻转回原来的时间顺序，"
-            "使 output[t] 的后一半是反向方向读到 x[t] 时的隐状态。")
+        add((torch.cat((fwd_out, bwd_out.flip(0)), dim=-1), want_hn), BACKWARD_LEFT_REVERSED)
+        # Both halves in reverse time order (every output written at T-1-t, or the wrong half flipped back):
+        # the backward one is still left reversed, and the forward one is reversed too.
+        add((want_out.flip(0), want_hn),
+            BACKWARD_LEFT_REVERSED + "前向的输出也倒过来了：前向方向本来就是按 t = 0, 1, …, T-1 的顺序算的，"
+            "它的输出不要翻转（output[t] 的前一半是前向方向读到 x[t] 时的隐状态）。")
         rev_out, rev_hn = _run(_layer_only(rnn, 0, reverse=True), x)
         hint = "反向方向要从最后一个时间步读到第 0 个（把序列翻转过来读），结果像是它也按正常的时间顺序读了 x。"
         add((torch.cat((fwd_out, rev_out), dim=-1), torch.cat((want_hn[:1], rev_hn))), hint)

@@ -249,6 +249,22 @@ TORCH_HINTS = {
     "none": (("'nonetype'",),
      "有一个值是 None：可选参数（例如没有偏置时的 bias、没有给出的初始隐状态）可能是 None，"
      "使用前先用 `is not None` 判断。"),
+    # IndexError: torch's "index 1 is out of bounds for dimension 0 with size 1", "select(): index 5 out of
+    # range for tensor of size ...", "index out of range in self"; Python's "tuple/list index out of range".
+    "index": (("out of bounds for dimension", "index out of range", "out of range for tensor of size"),
+     "下标超出了范围：先看出错的这一行按哪一维取下标、取的是第几个，再看被取的张量（或元组、列表）在这一维上实际有多长。"
+     "例如 nn.RNN 这类模块的 h0、h_n 是 (层数×方向数, 批量, hidden_size)，h0[k] 按第 0 维取第 k 个，自己新建的全零 h0 也要有这一维；"
+     "循环的范围 range(...) 不要超过被取下标的那一维的长度。"),
+    # IndexError: torch's "Dimension out of range (expected to be in range of [-2, 1], but got 2)",
+    # "too many indices for tensor of dimension 2".
+    "dim_range": (("dimension out of range", "too many indices for tensor of dimension"),
+     "用到的维度编号超出了张量的维数（或者下标比维数多）：先看出错的这一行里的 dim=…、transpose(…)、x[:, t] 之类，"
+     "再看那个张量实际是几维的。例如模块的 h0、h_n 是三维的 (层数×方向数, 批量, hidden_size)，h0[k] 是二维的 (批量, hidden_size)；"
+     "整条序列 x 是三维的，x[t] 是二维的；偏置是一维的。"),
+    "view": (("view size is not compatible with input tensor's size and stride",),
+     "view 只能用在元素的存放方式恰好合适的张量上（转置之后的往往不行）。若只是改变形状（例如把两维合成一维），"
+     "用 reshape 或先 .contiguous()；若是要交换两个维度（例如把 (batch, seq, 特征) 换成 (seq, batch, 特征)），"
+     "要用 transpose / permute：view 和 reshape 都不移动元素，只把元素按原来的先后顺序重新分组。"),
 }
 
 

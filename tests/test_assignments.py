@@ -58,6 +58,11 @@ def failed(result: dict[str, str | None]) -> set[str]:
     return {gid for gid, error in result.items() if error is not None}
 
 
+def visible_of(tests) -> list[str]:
+    """A question's visible checks (they come first in TESTS_OF; a contract item may have its own)."""
+    return [t for t in tests if "visible" in t]
+
+
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_every_assignment_has_an_answer_matrix(aid):
     module = answers_of(aid)
@@ -68,7 +73,8 @@ def test_every_assignment_has_an_answer_matrix(aid):
     listed = [t for ts in module.TESTS_OF.values() for t in ts]
     assert sorted(listed) == sorted(tests), "每个自动评分的测试单元格恰好属于一道题"
     for gid, ts in module.TESTS_OF.items():
-        assert "visible" in ts[0] and any("hidden" in t for t in ts[1:]), f"{gid}：先是可见检查，再是隐藏测试"
+        kinds = ["visible" in t for t in ts]
+        assert kinds[0] and not all(kinds) and kinds == sorted(kinds, reverse=True), f"{gid}：先是可见检查，再是隐藏测试"
         assert any(w[0] == gid for w in module.WRONG.values()), f"{gid} 没有一个典型错误"
     assert len(module.CORRECT) >= 3
 
@@ -82,7 +88,7 @@ def test_reference_solution_passes_every_test(aid):
 def test_blank_release_fails_every_test_with_a_message(aid):
     got = results(aid)["blank"]
     assert failed(got) == set(got), got
-    visible = [got[ts[0]] for ts in answers_of(aid).TESTS_OF.values()]
+    visible = [got[t] for ts in answers_of(aid).TESTS_OF.values() for t in visible_of(ts)]
     assert all("还没有实现" in v for v in visible), visible
 
 
@@ -101,12 +107,22 @@ def test_each_mistake_loses_points_in_its_question(aid, name):
     lost = failed(got)
     assert lost, f"{name} 没有丢分"
     assert lost <= set(own), f"{name} 只错在 {gid}，却在别的题丢了分：{lost - set(own)}"
-    assert lost & set(own[1:]), f"{name}：隐藏测试没有发现这个错误"
+    assert lost - set(visible_of(own)), f"{name}：隐藏测试没有发现这个错误"
+    caught = lost & set(visible_of(own))
     if caught_by_visible:
-        assert own[0] in lost, f"{name}：可见检查应当在提交前就发现这个错误"
-        assert CJK.search(got[own[0]]), f"{name}：可见检查的提示应当是中文：{got[own[0]]}"
+        assert caught, f"{name}：可见检查应当在提交前就发现这个错误"
+        assert all(CJK.search(got[t]) for t in caught), f"{name}：可见检查的提示应当是中文：{[got[t] for t in caught]}"
     else:
-        assert own[0] not in lost, f"{name}：可见检查发现了它，应标为 caught_by_visible=True"
+        assert not caught, f"{name}：可见检查发现了它，应标为 caught_by_visible=True"
+
+
+@pytest.mark.parametrize("name", ["shapes_no_value_error", "count_no_value_error"])
+def test_a_missing_value_error_costs_only_its_own_points(name):
+    """Partial credit: every shape (or count) right, no ValueError for proj_size: only the
+    refusal's cells are lost, visible and hidden (issue 21, point 4)."""
+    gid, _, _ = answers_of("a5_bidirectional").WRONG[name]
+    lost = failed(results("a5_bidirectional")[name])
+    assert lost == {f"test_{gid}_refuses_proj_size_visible", f"test_{gid}_refuses_proj_size_hidden"}, lost
 
 
 @pytest.mark.parametrize("aid, name", [("a5_bidirectional", "manual_h_read_back_from_output")])

@@ -266,7 +266,16 @@ def test_param_shapes_correct_styles_pass():
     ("bare_error", "抛出了 ValueError，但没有说明"),
 ])
 def test_each_param_shapes_mistake_gets_its_hint(mistake, expected):
-    assert expected in hint_for(checks.check_recurrent_param_shapes, shapes_with(**{mistake: True}))
+    fn = shapes_with(**{mistake: True})
+    if mistake in REFUSAL_MISTAKES:  # its own check and points: the shapes are right
+        assert "通过" in checks.check_recurrent_param_shapes(fn)
+        assert expected in hint_for(checks.check_recurrent_param_shapes_refuses_proj_size, fn)
+    else:
+        assert expected in hint_for(checks.check_recurrent_param_shapes, fn)
+        assert "通过" in checks.check_recurrent_param_shapes_refuses_proj_size(fn)
+
+
+REFUSAL_MISTAKES = ("no_error", "assert_error", "bare_error")
 
 
 def test_param_shapes_hints_never_reveal_torchs_shapes():
@@ -327,7 +336,12 @@ def test_num_params_correct_styles_pass():
     ("no_error", "应当 raise ValueError"),
 ])
 def test_each_num_params_mistake_gets_its_hint(mistake, expected):
-    assert expected in hint_for(checks.check_recurrent_num_params, count_with(**{mistake: True}))
+    fn = count_with(**{mistake: True})
+    if mistake in REFUSAL_MISTAKES:
+        assert "通过" in checks.check_recurrent_num_params(fn)
+        assert expected in hint_for(checks.check_recurrent_num_params_refuses_proj_size, fn)
+    else:
+        assert expected in hint_for(checks.check_recurrent_num_params, fn)
 
 
 def test_num_params_unknown_mistake_gets_the_generic_message():

@@ -6,8 +6,11 @@ no longer contains it.
 """
 
 TESTS_OF = {
-    "recurrent_param_shapes": ("test_recurrent_param_shapes_visible", "test_recurrent_param_shapes_hidden"),
-    "recurrent_num_params": ("test_recurrent_num_params_visible", "test_recurrent_num_params_hidden"),
+    # The ValueError for proj_size is a contract item with its own points (visible and hidden).
+    "recurrent_param_shapes": ("test_recurrent_param_shapes_visible", "test_recurrent_param_shapes_refuses_proj_size_visible",
+                               "test_recurrent_param_shapes_hidden", "test_recurrent_param_shapes_refuses_proj_size_hidden"),
+    "recurrent_num_params": ("test_recurrent_num_params_visible", "test_recurrent_num_params_refuses_proj_size_visible",
+                             "test_recurrent_num_params_hidden", "test_recurrent_num_params_refuses_proj_size_hidden"),
     "final_states_from_output": ("test_final_states_from_output_visible", "test_final_states_from_output_hidden"),
     "manual_bidirectional_rnn": ("test_manual_bidirectional_rnn_visible", "test_manual_bidirectional_rnn_hidden_sizes",
                                  "test_manual_bidirectional_rnn_hidden_grad"),

@@ -213,16 +213,28 @@ def _check_shape_dict(got, want: dict, label: str, mode, input_size, hidden_size
 
 @fresh_torch_state
 def check_recurrent_param_shapes(recurrent_param_shapes) -> str:
-    """Visible check: every mode, 1 and more layers, both directions, proj_size; ValueError for proj misuse."""
+    """Visible check: every mode, 1 and more layers, both directions, proj_size (the ValueError is checked apart)."""
     name = "recurrent_param_shapes"
     wants = [param_shapes_by_torch(m, i, h, **kw) for m, i, h, kw in SHAPE_CASES]
     for (mode, i, h, kw), want in zip(SHAPE_CASES, wants):
         label = case_label(name, mode, i, h, kw)
         got = run_param_fn(recurrent_param_shapes, name, mode, i, h, **kw)
         _check_shape_dict(got, want, label, mode, i, h, kw)
-    for mode, i, h, kw in PROJ_ERROR_CASES:
-        expect_value_error(recurrent_param_shapes, name, case_label(name, mode, i, h, kw), mode, i, h, **kw)
-    return "recurrent_param_shapes 通过了可见检查。"
+    return "recurrent_param_shapes 通过了可见检查（形状）。"
+
+
+def refuses_proj_size(fn, name: str, cases) -> str:
+    """Visible check of the contract's own item: proj_size > 0 for RNN or GRU raises ValueError.
+    It has its own points, so a function whose shapes are all right keeps theirs without it."""
+    __tracebackhide__ = True
+    for mode, i, h, kw in cases:
+        expect_value_error(fn, name, case_label(name, mode, i, h, kw), mode, i, h, **kw)
+    return f"{name} 通过了可见检查（拒绝 proj_size 用在 RNN、GRU 上）。"
+
+
+@fresh_torch_state
+def check_recurrent_param_shapes_refuses_proj_size(recurrent_param_shapes) -> str:
+    return refuses_proj_size(recurrent_param_shapes, "recurrent_param_shapes", PROJ_ERROR_CASES)
 
 
 # ------------------------------------------------------------------ recurrent_num_params
@@ -294,7 +306,7 @@ def _count_variants(mode, input_size, hidden_size, kw) -> list[tuple[int, str]]:
 
 @fresh_torch_state
 def check_recurrent_num_params(recurrent_num_params) -> str:
-    """Visible check: every mode, layers, directions, bias on/off, proj_size; ValueError for proj misuse."""
+    """Visible check: every mode, layers, directions, bias on/off, proj_size (the ValueError is checked apart)."""
     name = "recurrent_num_params"
     prepared = [(num_params_by_torch(m, i, h, **kw), _count_variants(m, i, h, kw)) for m, i, h, kw in COUNT_CASES]
     for (mode, i, h, kw), (want, variants) in zip(COUNT_CASES, prepared):
@@ -317,9 +329,12 @@ def check_recurrent_num_params(recurrent_num_params) -> str:
                 fail(f"{label} 不对。{hint}")
         fail(f"{label} 不对。逐项数一数：每层、每个方向的 weight_ih、weight_hh、两个偏置"
              "（以及有投影时的 weight_hr）各有多少个元素。")
-    for mode, i, h, kw in COUNT_ERROR_CASES:
-        expect_value_error(recurrent_num_params, name, case_label(name, mode, i, h, kw), mode, i, h, **kw)
-    return "recurrent_num_params 通过了可见检查。"
+    return "recurrent_num_params 通过了可见检查（参数个数）。"
+
+
+@fresh_torch_state
+def check_recurrent_num_params_refuses_proj_size(recurrent_num_params) -> str:
+    return refuses_proj_size(recurrent_num_params, "recurrent_num_params", COUNT_ERROR_CASES)
 
 
 # ------------------------------------------------------------------ final_states_from_output

@@ -314,6 +314,7 @@ def config_from_controls(controls: dict) -> Config:
     for key in ("input_size", "hidden_size", "seq_len", "batch"):
         v[key] = int(v[key])
     v["proj_size"] = 0 if controls["proj_size"]["disabled"] else int(v["proj_size"])
+    v["nonlinearity"] = "tanh" if controls["nonlinearity"]["disabled"] else v["nonlinearity"]  # greyed out: not passed
     v["num_layers"] = int(v["num_layers"])
     v["dropout"] = float(v["dropout"])
     return Config(**v)
@@ -330,12 +331,15 @@ def expected_labels(cfg: Config) -> dict[str, list[str]]:
     """What each dimension means, from PyTorch's documentation (independent of rnnlab)."""
     batch = ["批量"] if cfg.batched else []
     if cfg.module.endswith("Cell"):
-        names = ["input", "h'"] + (["c'"] if cfg.module == "LSTMCell" else [])
-        return {n: batch + ["特征"] for n in names}
+        out = {"input": batch + ["特征"], "h'": batch + ["隐藏单元"]}
+        if cfg.module == "LSTMCell":
+            out["c'"] = batch + ["隐藏单元"]
+        return out
     seq = (["批量", "时间步"] if cfg.batch_first else ["时间步", "批量"]) if cfg.batched else ["时间步"]
-    out = {"input": seq + ["特征"], "output": seq + ["特征"], "h_n": ["层数×方向"] + batch + ["特征"]}
+    out = {"input": seq + ["特征"], "output": seq + ["特征"],
+           "h_n": ["层数×方向数"] + batch + ["投影维" if cfg.proj_size else "隐藏单元"]}
     if cfg.module == "LSTM":
-        out["c_n"] = out["h_n"]
+        out["c_n"] = ["层数×方向数"] + batch + ["隐藏单元"]
     return out
 
 

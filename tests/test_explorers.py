@@ -70,7 +70,52 @@ def test_batch_first_moves_batch_in_output_but_not_in_h_n():
     after = {n: labels(n) for n in ("input", "output", "h_n")}
     assert before["output"] == ["时间步", "批量", "特征"] and after["output"] == ["批量", "时间步", "特征"]
     assert after["input"][0] == "批量"
-    assert before["h_n"] == after["h_n"] == ["层数×方向", "批量", "特征"]
+    assert before["h_n"] == after["h_n"] == ["层数×方向数", "批量", "隐藏单元"]
+
+
+def test_state_chips_say_layers_times_directions_and_hidden_units_or_projection():
+    e = ModuleExplorer(module="LSTM", input_size=7, hidden_size=11, proj_size=5, num_layers=2)
+    chips = {n: re.findall(r'data-label="([^"]+)"[^>]*><b>(\d+)</b>', row)
+             for n, row in zip(("h_n", "c_n"), e.output.value.split("<code>h_n</code>")[1].split("<code>c_n</code>"))}
+    assert chips["h_n"] == [("层数×方向数", "2"), ("批量", "3"), ("投影维", "5")]
+    assert chips["c_n"] == [("层数×方向数", "2"), ("批量", "3"), ("隐藏单元", "11")]
+
+
+@pytest.mark.parametrize("module", ["GRU", "GRUCell", "LSTM", "LSTMCell"])
+def test_nonlinearity_is_refused_where_torch_refuses_it(module):
+    e = ModuleExplorer(module=module, nonlinearity="relu")
+    assert e.error.startswith(f"nonlinearity 只有 nn.RNN 和 nn.RNNCell 有：nn.{module} 没有这个参数") and e.report is None
+    e.set(module="RNN", nonlinearity="relu")
+    assert e.error is None and "nonlinearity='relu'" in unescape(e.output.value)
+
+
+def test_a_greyed_out_nonlinearity_does_not_block_other_modules():
+    e = ModuleExplorer(module="RNN", nonlinearity="relu")
+    e.set(module="GRU")
+    assert e.error is None and e.controls["nonlinearity"].disabled
+    e.set(module="RNN")  # the choice was kept, greyed out
+    assert e.error is None and "nonlinearity='relu'" in unescape(e.output.value)
+
+
+@pytest.mark.parametrize("settings, words", [
+    (dict(hidden_size=10**12), "尺寸太大：weight_hh_l0 的形状会是 (4000000000000, 1000000000000)"),
+    (dict(input_size=10**18), "尺寸太大：weight_ih_l0 的形状会是 (400, 1000000000000000000)"),
+    (dict(input_size=2**64), "尺寸太大：weight_ih_l0"),
+    (dict(seq_len=10**12, batch=10**12), "尺寸太大：input 的形状会是 (1000000000000, 1000000000000, 50)"),
+])
+def test_sizes_torch_cannot_hold_get_a_message_not_an_internal_error(settings, words):
+    e = ModuleExplorer(**settings)
+    assert e.error.startswith(words) and "内部错误" not in e.output.value
+    e = ModuleExplorer()
+    for name, value in settings.items():
+        e.controls[name].value = str(value)  # typed into its box
+    assert e.error.startswith(words) and "内部错误" not in e.output.value
+
+
+def test_parameters_beyond_a_few_gb_are_named_in_gb_inside_the_widget():
+    e = ModuleExplorer(module="LSTM", input_size=20000, hidden_size=20000)
+    assert e.error is None and "参数共 3,200,160,000 个，按 float32 要占约 12.8 GB 内存" in e.output.value
+    assert "rnnlab-warning" in e.output.value
 
 
 @pytest.mark.parametrize("bad, words", [
@@ -118,8 +163,10 @@ def test_greyed_out_proj_size_does_not_block_other_modules():
 
 
 def test_huge_module_needs_no_memory():
+    """49 GB of parameters: shown and checked against torch, never allocated (meta device)."""
     e = ModuleExplorer(module="LSTM", input_size=8192, hidden_size=8192, num_layers=8, bidirectional=True)
-    assert e.error is None and e.report.total_params > 4 * 10**9
+    assert e.error is None and e.report.total_params > 4 * 10**9 and "约 49.4 GB" in e.output.value
+    assert "逐一核对：一致" in e.output.value and "完全一致" in e.run_torch_check()
 
 
 # ------------------------------------------------------------------ gate blocks
@@ -130,6 +177,26 @@ def test_gate_blocks_follow_their_controls():
     assert [r[0] for r in gate_rows("GRU", 20)] == ["r", "z", "n"]
     assert g.output.value == GateBlocks(module="GRU", input_size=10, hidden_size=20).output.value
     assert_golden("gates_gru_10_20", g.output.value)
+
+
+def _block_heights(html: str) -> list[int]:
+    return [int(h) for h in re.findall(r'class="rnnlab-gate"[^>]*;height:(\d+)px', html)]
+
+
+def test_gate_blocks_of_more_rows_are_taller():
+    heights = {h: set(_block_heights(render_blocks("GRU", 10, h))) for h in (1, 20, 100, 300, 512)}
+    assert all(len(v) == 1 for v in heights.values()), "equal blocks, equal heights"
+    tall = [v.pop() for v in heights.values()]
+    assert tall == sorted(set(tall)), f"块高应随 hidden_size 增加：{tall}"
+    assert tall[0] >= 44 and tall[-1] <= 160, "within sane bounds"
+    assert set(_block_heights(render_blocks("RNN", 10, 100))) == {tall[2]}, "one block of 100 rows, any module"
+
+
+def test_the_rnn_block_is_a_weight_block_not_a_hidden_state():
+    html = render_blocks("RNN", 8, 8)
+    assert "<b>W</b> 权重（不分门块）" in html and "隐状态" not in html
+    assert "不分门块" in html.split("<p>")[1] and "每行对应一个隐藏单元" in html
+    assert "把 4 个门块按行叠在一起" in render_blocks("LSTM", 5, 6) and "每个门块 hidden_size = 6 行" in render_blocks("LSTM", 5, 6)
 
 
 def test_gate_order_is_torch_chunk_order():
@@ -318,6 +385,9 @@ GOLDEN_CASES = {
     "module_dropout_one_layer_warning": lambda: ModuleExplorer(module="RNN", dropout=0.5, num_layers=1),
     "module_error_1e3": lambda: _set(ModuleExplorer(), hidden_size="1e3"),
     "module_error_proj_size": lambda: ModuleExplorer(module="LSTM", hidden_size=20, proj_size=20),
+    "module_error_gru_nonlinearity": lambda: ModuleExplorer(module="GRU", nonlinearity="relu"),
+    "module_error_too_big": lambda: ModuleExplorer(hidden_size=10**12),
+    "module_memory_warning": lambda: ModuleExplorer(module="LSTM", input_size=20000, hidden_size=20000),
     "gates_lstm_50_100": lambda: GateBlocks(module="LSTM", input_size=50, hidden_size=100),
     "gates_gru_10_20": lambda: GateBlocks(module="GRU", input_size=10, hidden_size=20),
     "gates_rnn_8_8": lambda: GateBlocks(module="RNN", input_size=8, hidden_size=8),

@@ -6,8 +6,8 @@ look-ups. `torch_shapes` asks torch itself (on the meta device: true shapes, no 
 so tests and the explorers can cross-check the model.
 
 Symbols as in the lectures: I = input_size, H = hidden_size, L = num_layers,
-D = 2 if bidirectional else 1, G = gates stacked per weight (RNN 1, GRU 3, LSTM 4),
-P = proj_size (LSTM only, 0 = off).
+D = 2 if bidirectional else 1, G = 门块 (gate blocks) stacked per weight (RNN 1, GRU 3,
+LSTM 4), P = proj_size (LSTM only, 0 = off).
 """
 
 from __future__ import annotations
@@ -18,13 +18,24 @@ from dataclasses import dataclass, field, replace
 
 MODULES = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
-# Row blocks of weight_ih / weight_hh, in PyTorch's order.
+# Row blocks (门块) of weight_ih / weight_hh, in PyTorch's order. nn.RNN has no gates: its
+# single block is the whole weight, one row per hidden unit.
 GATE_NAMES = {
-    "RNN": (("h", "隐状态"),),
+    "RNN": (("W", "权重（不分门块）"),),
     "LSTM": (("i", "输入门"), ("f", "遗忘门"), ("g", "候选记忆元"), ("o", "输出门")),
     "GRU": (("r", "重置门"), ("z", "更新门"), ("n", "候选隐状态")),
 }
-GATE_TERMS = {1: "", 3: "3 个门", 4: "4 个门"}
+GATE_TERMS = {1: "", 3: "3 个门块", 4: "4 个门块"}
+# What GRU and LSTM use instead of a `nonlinearity` argument (they take none).
+FIXED_ACTIVATIONS = {
+    "GRU": "GRU 的重置门和更新门固定用 sigmoid，候选隐状态固定用 tanh。",
+    "LSTM": "LSTM 的输入门、遗忘门和输出门固定用 sigmoid，候选记忆元和 h = o ⊙ tanh(c) 固定用 tanh。",
+}
+# torch refuses a tensor of 2**63 bytes or more ("Storage size calculation overflowed").
+MAX_TENSOR_BYTES = 2**63 - 1
+FLOAT32_BYTES = 4
+# Parameters beyond this would not fit in a usual computer's memory: the model says how many GB.
+MEMORY_WARNING_BYTES = 4 * 10**9
 
 
 class ConfigError(ValueError):
@@ -44,7 +55,7 @@ class Config:
     dropout: float = 0.0
     bidirectional: bool = False
     proj_size: int = 0
-    nonlinearity: str = "tanh"
+    nonlinearity: str = "tanh"  # for GRU/LSTM (no such argument) only the default, "not given", is valid
     seq_len: int = 5
     batch: int = 3
     batched: bool = True
@@ -178,6 +189,9 @@ def validate(cfg: Config) -> tuple[Config, tuple[str, ...]]:
     warnings: list[str] = []
     if norm.base == "RNN" and norm.nonlinearity not in ("tanh", "relu"):
         raise ConfigError(f"nonlinearity 只能是 \"tanh\" 或 \"relu\"，收到的是 {norm.nonlinearity!r}。")
+    if norm.base != "RNN" and norm.nonlinearity != "tanh":  # torch: TypeError, unexpected keyword argument
+        raise ConfigError(f"nonlinearity 只有 nn.RNN 和 nn.RNNCell 有：nn.{norm.module} 没有这个参数，"
+                          f"传入它 torch 会报 TypeError。{FIXED_ACTIVATIONS[norm.base]}")
     if norm.proj_size:
         if norm.base != "LSTM" or norm.is_cell:
             raise ConfigError(f"proj_size 只有 nn.LSTM 支持，{norm.module} 没有这个参数。")
@@ -252,32 +266,64 @@ def tensor_shapes(cfg: Config) -> tuple[TensorShape, ...]:
     batch = (Dim(cfg.batch, "批量", "batch"),) if cfg.batched else ()
     if cfg.is_cell:
         x = TensorShape("input", batch + (inp,), "单元一次只读一个时间步")
-        h = TensorShape("h'", batch + (Dim(cfg.hidden_size, "特征", "hidden_size"),), "下一时间步的隐状态")
-        out = [x, h]
+        units = Dim(cfg.hidden_size, "隐藏单元", "hidden_size")
+        out = [x, TensorShape("h'", batch + (units,), "下一时间步的隐状态")]
         if cfg.base == "LSTM":
-            out.append(TensorShape("c'", batch + (Dim(cfg.hidden_size, "特征", "hidden_size"),), "下一时间步的记忆元"))
+            out.append(TensorShape("c'", batch + (units,), "下一时间步的记忆元"))
         return tuple(out)
 
     d, what = cfg.directions, ("proj_size" if cfg.proj_size else "hidden_size")
     feat_out = Dim(d * cfg.h_out, "特征", f"{d} 个方向 × {what} {cfg.h_out}" if d == 2 else what)
-    state_rows = Dim(d * cfg.num_layers, "层数×方向", f"num_layers {cfg.num_layers} × 方向数 {d}")
+    state_rows = Dim(d * cfg.num_layers, "层数×方向数", f"num_layers {cfg.num_layers} × 方向数 {d}")
+    # With proj_size, h holds the projection of the hidden units, c the hidden units themselves.
+    h_units = Dim(cfg.h_out, "投影维" if cfg.proj_size else "隐藏单元", what)
     note_bf = "batch_first 不影响它" if cfg.batch_first else ""
     tensors = [
         TensorShape("input", _seq_batch(cfg, inp)),
         TensorShape("output", _seq_batch(cfg, feat_out), "最后一层在每个时间步的隐状态"),
-        TensorShape("h_n", (state_rows,) + batch + (Dim(cfg.h_out, "特征", what),),
+        TensorShape("h_n", (state_rows,) + batch + (h_units,),
                     "每一层、每个方向最后一个时间步的隐状态" + ("；" + note_bf if note_bf else "")),
     ]
     if cfg.base == "LSTM":
-        tensors.append(TensorShape("c_n", (state_rows,) + batch + (Dim(cfg.hidden_size, "特征", "hidden_size"),),
+        tensors.append(TensorShape("c_n", (state_rows,) + batch + (Dim(cfg.hidden_size, "隐藏单元", "hidden_size"),),
                                    "每一层、每个方向最后的记忆元" + ("；" + note_bf if note_bf else "")))
     return tuple(tensors)
 
 
+def check_sizes(cfg: Config, params: tuple[ParamShape, ...], tensors: tuple[TensorShape, ...]) -> None:
+    """ConfigError if torch could not even describe one of the tensors of `cfg` (float32).
+
+    Besides the parameters, the input and the outputs, the forward makes, at each time step,
+    one tensor holding every 门块, (batch, G × hidden_size): G times h, so torch may refuse it
+    when h itself fits.
+    """
+    batch = (cfg.batch,) if cfg.batched else (1,)
+    step = TensorShape("一个时间步的门块", tuple(Dim(n, "") for n in batch + (cfg.gates * cfg.hidden_size,)))
+    for t in params + tensors + (step,):
+        numel = math.prod(t.shape)
+        if numel * FLOAT32_BYTES > MAX_TENSOR_BYTES:
+            raise ConfigError(
+                f"尺寸太大：{t.name} 的形状会是 ({', '.join(map(str, t.shape))})，共约 {numel:.2g} 个数，"
+                f"按 float32 要 {numel * FLOAT32_BYTES:.2g} 字节，超出了 PyTorch 一个张量的上限"
+                f"（2^63 − 1 ≈ {MAX_TENSOR_BYTES:.2g} 字节）。请把尺寸改小。")
+
+
+def memory_warnings(total_params: int) -> tuple[str, ...]:
+    """A warning saying how many GB the parameters take, when that is more than a few."""
+    size = total_params * FLOAT32_BYTES
+    if size <= MEMORY_WARNING_BYTES:
+        return ()
+    return (f"参数共 {total_params:,} 个，按 float32 要占约 {size / 1e9:.3g} GB 内存："
+            "真的创建这个模块多半会内存不足（这里只在 meta 设备上核对形状，不占内存）。",)
+
+
 def describe(cfg: Config) -> Report:
-    """Validate and compute everything an explorer shows. Raises ConfigError when invalid."""
+    """Validate and compute everything an explorer shows. Raises ConfigError when invalid
+    or too large for torch; warns (Report.warnings) where torch warns or memory would not do."""
     cfg, warnings = validate(cfg)
-    return Report(cfg, parameter_shapes(cfg), tensor_shapes(cfg), warnings)
+    params, tensors = parameter_shapes(cfg), tensor_shapes(cfg)
+    check_sizes(cfg, params, tensors)
+    return Report(cfg, params, tensors, warnings + memory_warnings(sum(p.numel for p in params)))
 
 
 # ------------------------------------------------------------------ torch, for cross-checks

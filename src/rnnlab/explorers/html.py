@@ -14,6 +14,10 @@ from rnnlab.shapes import Dim
 # The thin grey border of a table cell. rnnlab.palette has no entry for it yet (asked for
 # as ROLE["rule"]); until it has, this is the explorers' only colour not taken from there.
 RULE = ROLE.get("rule", "#999")
+# Kinds of dimension rnnlab.palette.DIM has no colour for yet (asked for): the hidden units
+# (also projected) in the hidden state's colour, 层数×方向数 in that of its former name.
+DIM_COLOUR = {"层数×方向数": DIM.get("层数×方向", DIM_UNKNOWN), "隐藏单元": ROLE["hidden"],
+              "投影维": ROLE["hidden"], **DIM}
 
 
 def shape_text(shape) -> str:
@@ -24,7 +28,7 @@ def dim_chips(dims: tuple[Dim, ...]) -> str:
     """A shape as coloured chips: (5 时间步, 3 批量, 100 特征)."""
     chips = []
     for d in dims:
-        colour = DIM.get(d.label, DIM_UNKNOWN)
+        colour = DIM_COLOUR.get(d.label, DIM_UNKNOWN)
         chips.append(
             f'<span class="rnnlab-dim" data-label="{escape(d.label)}" title="{escape(d.why)}" '
             f'style="border:1px solid {colour};color:{colour};border-radius:4px;padding:0 4px;margin:0 1px">'

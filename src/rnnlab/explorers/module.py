@@ -19,6 +19,10 @@ from rnnlab.shapes import MODULES, Config, Report, describe, torch_shapes
 
 _TEXT_FIELDS = ("input_size", "hidden_size", "proj_size", "seq_len", "batch")
 _CELL_DISABLES = ("num_layers", "bidirectional", "batch_first", "dropout", "proj_size", "seq_len")
+# Controls only some modules take: (does `module` take it?, the value that means "not given").
+# Greyed out otherwise, and what they hold then does not apply (nn.GRU(proj_size=5) and
+# nn.GRU(nonlinearity="relu") are errors only when given explicitly).
+_ONLY_FOR = {"proj_size": (lambda m: m == "LSTM", "0"), "nonlinearity": (lambda m: m.startswith("RNN"), "tanh")}
 
 
 def render_report(report: Report) -> str:
@@ -79,10 +83,12 @@ class ModuleExplorer(HTMLView):
 
     # -- reading the controls -------------------------------------------------------
     @staticmethod
-    def _config_of(values: dict, strict_proj: bool = False) -> Config:
+    def _config_of(values: dict, given=()) -> Config:
+        """The Config of the controls' `values`; a greyed-out control counts only if in `given`."""
         v = dict(values)
-        if v["module"] != "LSTM" and not strict_proj:
-            v["proj_size"] = "0"  # the box is greyed out for other modules: what it holds does not apply
+        for name, (takes, unset) in _ONLY_FOR.items():
+            if not takes(v["module"]) and name not in given:
+                v[name] = unset
         for name in _TEXT_FIELDS:
             v[name] = parse_int(v[name], name)
         return Config(**v)
@@ -92,10 +98,10 @@ class ModuleExplorer(HTMLView):
         return self._config_of({k: w.value for k, w in self.controls.items()})
 
     def check_values(self, values: dict) -> None:
-        """The configuration after `set(**values)` must be valid; a proj_size given explicitly
-        counts even for a module without one (nn.GRU(proj_size=5) is an error)."""
+        """The configuration after `set(**values)` must be valid; a proj_size or nonlinearity
+        given explicitly counts even for a module without one."""
         current = {k: w.value for k, w in self.controls.items()}
-        describe(self._config_of({**current, **values}, strict_proj="proj_size" in values))
+        describe(self._config_of({**current, **values}, given=values))
 
     # -- updating -------------------------------------------------------------------
     def render(self) -> str:
@@ -106,8 +112,8 @@ class ModuleExplorer(HTMLView):
         is_cell = cfg.module.endswith("Cell")
         for name in _CELL_DISABLES:
             self.controls[name].disabled = is_cell
-        self.controls["nonlinearity"].disabled = not cfg.module.startswith("RNN")
-        self.controls["proj_size"].disabled = cfg.module != "LSTM"
+        for name, (takes, _) in _ONLY_FOR.items():
+            self.controls[name].disabled = not takes(cfg.module)
         report = describe(cfg)
         html = render_report(report) + self._param_check(report)
         self.report = report

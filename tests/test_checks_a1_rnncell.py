@@ -44,8 +44,9 @@ def test_correct_answers_pass():
     assert "通过" in STEP(good_step)
     assert "通过" in RUN(good_run)
     assert "通过" in SHAPES(good_shapes)
-    # torch.Size values are shapes too.
-    assert "通过" in SHAPES(lambda i, h: {n: p.shape for n, p in nn.RNNCell(i, h).named_parameters()})
+    # torch.Size values are shapes too (read from plain tensors: no module is built).
+    assert "通过" in SHAPES(lambda i, h: {"weight_ih": torch.empty(h, i).shape, "weight_hh": torch.Size([h, h]),
+                                          "bias_ih": torch.empty(h).shape, "bias_hh": torch.Size([h])})
 
 
 def test_checks_leave_the_students_random_state_alone():
@@ -295,3 +296,26 @@ def test_return_values_that_are_not_tensors():
 
 
 # The answer matrix of tests/answers/ against the visible checks: tests/test_checks_answers.py.
+
+
+# ---------------------------------------------------------------- derive, don't ask (issue 21, point 2)
+
+ASKS_TORCH = {
+    "meta_module": lambda i, h: {n: tuple(p.shape) for n, p in nn.RNNCell(i, h, device="meta").named_parameters()},
+    "real_module": lambda i, h: {n: tuple(p.shape) for n, p in nn.RNNCell(i, h).named_parameters()},
+    "oracle": lambda i, h: __import__("rnnlab.oracles", fromlist=["x"]).param_shapes("RNNCell", i, h),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ASKS_TORCH))
+def test_param_shapes_asked_of_torch_is_refused_in_chinese(name):
+    msg = hint_for(a1.check_rnn_cell_param_shapes, ASKS_TORCH[name])
+    assert msg.startswith("rnn_cell_param_shapes 要你自己推导") and "device=\"meta\"" in msg and msg.count("。") == 1
+    assert nn.RNNCell(3, 4).weight_ih.shape == (4, 3)  # lifted after the check
+
+
+def test_param_shapes_from_plain_tensor_shapes_pass():
+    def from_tensors(i, h):
+        return {"weight_ih": torch.empty(h, i).shape, "weight_hh": torch.empty(h, h, device="meta").shape,
+                "bias_ih": torch.Size([h]), "bias_hh": (h,)}
+    assert "通过" in a1.check_rnn_cell_param_shapes(from_tensors)

@@ -350,12 +350,10 @@ def test_tensor_subclasses_are_rejected():
 def test_io_shapes_correct_styles_pass():
     assert "通过" in checks.check_rnn_io_shapes(io_shapes)
 
-    def by_torch(seq_len, batch, input_size, hidden_size, num_layers=1, batch_first=False):
-        rnn = nn.RNN(input_size, hidden_size, num_layers, batch_first=batch_first)
-        x = torch.zeros((batch, seq_len, input_size) if batch_first else (seq_len, batch, input_size))
-        out, h_n = rnn(x)
-        return out.shape, h_n.shape  # torch.Size is a tuple of ints
-    assert "通过" in checks.check_rnn_io_shapes(by_torch)
+    def sizes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_first=False):
+        out = torch.empty((batch, seq_len, hidden_size) if batch_first else (seq_len, batch, hidden_size), device="meta")
+        return out.shape, torch.Size([num_layers, batch, hidden_size])  # torch.Size is a tuple of ints
+    assert "通过" in checks.check_rnn_io_shapes(sizes)
 
 
 def test_io_shapes_expectation_is_torchs():
@@ -438,3 +436,54 @@ def test_parameters_taken_from_state_dict_are_named():
     exec(answers.BASE.replace('getattr(rnn, f"weight_ih_l{k}")', 'rnn.state_dict()[f"weight_ih_l{k}"]'), ns)
     msg = hint_for(checks.check_manual_rnn, ns["manual_rnn"])
     assert "state_dict()" in msg and "断开" in msg
+
+
+# ---------------------------------------------------------------- derive, don't ask (issue 21, point 2)
+
+def _io_meta(T, B, I, H, num_layers=1, batch_first=False):
+    rnn = nn.RNN(I, H, num_layers, batch_first=batch_first, device="meta")
+    out, h_n = rnn(torch.empty((B, T, I) if batch_first else (T, B, I), device="meta"))
+    return tuple(out.shape), tuple(h_n.shape)
+
+
+def _io_real(T, B, I, H, num_layers=1, batch_first=False):
+    out, h_n = nn.RNN(I, H, num_layers, batch_first=batch_first)(torch.zeros((B, T, I) if batch_first else (T, B, I)))
+    return tuple(out.shape), tuple(h_n.shape)
+
+
+def _io_aten(T, B, I, H, num_layers=1, batch_first=False):
+    x = torch.empty((B, T, I) if batch_first else (T, B, I), device="meta")
+    params = [torch.empty(H, I if k == 0 else H, device="meta") if j == 0 else torch.empty(H, H, device="meta")
+              for k in range(num_layers) for j in range(2)]
+    out, h_n = torch.ops.aten.rnn_tanh(x, torch.empty(num_layers, B, H, device="meta"), params, False, num_layers,
+                                       0.0, False, False, batch_first)
+    return tuple(out.shape), tuple(h_n.shape)
+
+
+IO_ASKS_TORCH = {
+    "meta_module": _io_meta, "real_module": _io_real, "aten_kernel": _io_aten,
+    "oracle": lambda T, B, I, H, num_layers=1, batch_first=False: checks.io_shapes_by_torch(T, B, I, H, num_layers,
+                                                                                            batch_first),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IO_ASKS_TORCH))
+def test_io_shapes_asked_of_torch_is_refused_in_chinese(name):
+    msg = hint_for(checks.check_rnn_io_shapes, IO_ASKS_TORCH[name])
+    assert msg.startswith("rnn_io_shapes 要你自己推导") and msg.count("。") == 1
+    assert nn.RNN(3, 4)(torch.randn(2, 1, 3))[0].shape == (2, 1, 4)  # lifted after the check
+
+
+def _aten_manual(rnn, x, h0=None, overload=False):
+    if h0 is None:
+        h0 = torch.zeros(rnn.num_layers, x.shape[0] if rnn.batch_first else x.shape[1], rnn.hidden_size)
+    kernel = torch.ops.aten.rnn_tanh if rnn.nonlinearity == "tanh" else torch.ops.aten.rnn_relu
+    kernel = kernel.input if overload else kernel
+    return kernel(x, h0, list(rnn.parameters()), rnn.bias, rnn.num_layers, 0.0, False, False, rnn.batch_first)
+
+
+@pytest.mark.parametrize("overload", [False, True])
+def test_manual_rnn_through_the_aten_kernel_is_refused(overload):
+    assert hint_for(checks.check_manual_rnn, lambda rnn, x, h0=None: _aten_manual(rnn, x, h0, overload)) == checks.NO_FUSED
+    rnn = nn.RNN(3, 4)
+    assert _aten_manual(rnn, torch.randn(2, 1, 3))[0].shape == (2, 1, 4)  # lifted after the check

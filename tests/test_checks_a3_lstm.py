@@ -160,12 +160,13 @@ def with_(fn, **mistake):
 # ---------------------------------------------------------------- correct styles
 
 def shapes_meta(I, H, num_layers=1, proj_size=0):
-    lstm = nn.LSTM(I, H, num_layers=num_layers, proj_size=proj_size, device="meta")
-    return {n: p.shape for n, p in lstm.named_parameters()}  # torch.Size is a tuple of ints
+    """Derived shapes as torch.Size, read from plain meta tensors (no module: that is refused)."""
+    return {n: torch.empty(s, device="meta").shape for n, s in shapes(I, H, num_layers, proj_size).items()}
 
 
 def count_meta(I, H, num_layers=1, bias=True):
-    return sum(p.numel() for p in nn.LSTM(I, H, num_layers=num_layers, bias=bias, device="meta").parameters())
+    return sum(torch.empty(s, device="meta").numel() for n, s in shapes(I, H, num_layers).items()
+               if bias or not n.startswith("bias"))
 
 
 def count_from_shapes(I, H, num_layers=1, bias=True):
@@ -438,3 +439,35 @@ def test_visible_cases_try_every_setting_of_the_contract():
 
 
 # The answer matrix of tests/answers/ against the visible checks: tests/test_checks_answers.py.
+
+
+# ---------------------------------------------------------------- derive, don't ask (issue 21, point 2)
+
+SHAPES_ASK_TORCH = {
+    "meta_module": lambda i, h, num_layers=1, proj_size=0: {
+        n: tuple(p.shape) for n, p in nn.LSTM(i, h, num_layers, proj_size=proj_size, device="meta").named_parameters()},
+    "real_module": lambda i, h, num_layers=1, proj_size=0: {
+        n: tuple(p.shape) for n, p in nn.LSTM(i, h, num_layers, proj_size=proj_size).named_parameters()},
+    "oracle": lambda i, h, num_layers=1, proj_size=0: a3.shapes_by_torch(i, h, num_layers, proj_size),
+}
+COUNT_ASKS_TORCH = {
+    "meta_module": lambda i, h, num_layers=1, bias=True: sum(
+        p.numel() for p in nn.LSTM(i, h, num_layers, bias=bias, device="meta").parameters()),
+    "real_module": lambda i, h, num_layers=1, bias=True: sum(
+        p.numel() for p in nn.LSTM(i, h, num_layers, bias=bias).parameters()),
+    "oracle": lambda i, h, num_layers=1, bias=True: a3.count_by_torch(i, h, num_layers, bias),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES_ASK_TORCH))
+def test_lstm_param_shapes_asked_of_torch_is_refused_in_chinese(name):
+    msg = hint_for(a3.check_lstm_param_shapes, SHAPES_ASK_TORCH[name])
+    assert msg.startswith("lstm_param_shapes 要你自己推导") and msg.count("。") == 1
+    assert nn.LSTM(3, 4, device="meta").weight_ih_l0.shape == (16, 3)  # lifted after the check
+
+
+@pytest.mark.parametrize("name", sorted(COUNT_ASKS_TORCH))
+def test_lstm_num_params_asked_of_torch_is_refused_in_chinese(name):
+    msg = hint_for(a3.check_lstm_num_params, COUNT_ASKS_TORCH[name])
+    assert msg.startswith("lstm_num_params 要你自己推导") and msg.count("。") == 1
+    assert a3.count_by_torch(3, 4) == 16 * (3 + 4 + 2)  # the oracle answers again after the check

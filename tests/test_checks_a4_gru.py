@@ -165,8 +165,8 @@ def test_correct_splits_and_shapes_pass():
     assert "通过" in SPLIT(lambda w: w.split(w.shape[0] // 3))
     assert "通过" in SPLIT(lambda w: list(w.unflatten(0, (3, -1)).unbind(0)))
     assert "通过" in SHAPES(shapes)
-    assert "通过" in SHAPES(lambda i, h, num_layers=1: {n: p.shape for n, p in
-                                                     nn.GRU(i, h, num_layers).named_parameters()})
+    assert "通过" in SHAPES(lambda i, h, num_layers=1: {n: torch.empty(s, device="meta").shape  # torch.Size values
+                                                     for n, s in shapes(i, h, num_layers).items()})
 
 
 def test_checks_leave_the_students_random_state_alone():
@@ -415,3 +415,20 @@ def test_visible_cases_try_every_variant_of_the_contract():
 
 
 # The answer matrix of tests/answers/ against the visible checks: tests/test_checks_answers.py.
+
+
+# ---------------------------------------------------------------- derive, don't ask (issue 21, point 2)
+
+GRU_ASKS_TORCH = {
+    "meta_module": lambda i, h, num_layers=1: {
+        n: tuple(p.shape) for n, p in nn.GRU(i, h, num_layers, device="meta").named_parameters()},
+    "real_module": lambda i, h, num_layers=1: {n: tuple(p.shape) for n, p in nn.GRU(i, h, num_layers).named_parameters()},
+    "oracle": lambda i, h, num_layers=1: a4.param_shapes_by_torch(i, h, num_layers),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRU_ASKS_TORCH))
+def test_gru_param_shapes_asked_of_torch_is_refused_in_chinese(name):
+    msg = hint_for(a4.check_gru_param_shapes, GRU_ASKS_TORCH[name])
+    assert msg.startswith("gru_param_shapes 要你自己推导") and msg.count("。") == 1
+    assert nn.GRU(3, 4).weight_ih_l0.shape == (12, 3)  # lifted after the check

@@ -289,11 +289,13 @@ def test_param_shapes_hints_never_reveal_torchs_shapes():
                     assert str(shape) not in rest.replace(wrong, "")
 
 
-def test_reading_torch_or_the_shape_model_is_a_correct_style():
-    """Asking torch (a meta-device module) or the course's shape model gives torch's answer: full marks."""
-    assert "通过" in checks.check_recurrent_param_shapes(shapes_with(builds_module=True))
-    assert "通过" in checks.check_recurrent_param_shapes(shapes_with(shape_model=True))
-    assert "通过" in checks.check_recurrent_num_params(count_with(builds_module=True))
+def test_asking_the_course_shape_model_or_torch_is_refused():
+    """Asking torch (a meta-device module) or the course's own shape model (rnnlab.shapes, which
+    the explorers use) is refused: the question is derived (issue 21, point 2). Both work again after."""
+    assert "要你自己推导" in hint_for(checks.check_recurrent_param_shapes, shapes_with(shape_model=True))
+    assert "要你自己推导" in hint_for(checks.check_recurrent_param_shapes, shapes_with(builds_module=True))
+    assert "要你自己推导" in hint_for(checks.check_recurrent_num_params, count_with(builds_module=True))
+    assert shapes.describe(shapes.Config(module="GRU")).param_dict()["weight_ih_l0"] == (300, 50)
 
 
 def test_param_shapes_cases_try_every_setting():
@@ -593,3 +595,54 @@ def test_comparisons_survive_monkeypatched_torch(monkeypatch):
         return torch.zeros_like(out), torch.zeros_like(h_n)
     with pytest.raises(CheckFailed):
         checks.check_manual_bidirectional_rnn(sneaky)
+
+
+# ---------------------------------------------------------------- derive, don't ask (issue 21, point 2)
+
+def _module(mode, i, h, num_layers=1, bidirectional=False, proj_size=0, bias=True, device=None):
+    kw = {"proj_size": proj_size} if proj_size else {}
+    return getattr(nn, mode)(i, h, num_layers, bias=bias, bidirectional=bidirectional, device=device, **kw)
+
+
+SHAPES_ASK_TORCH = {
+    "meta_module": lambda mode, i, h, num_layers=1, bidirectional=False, proj_size=0: {
+        n: tuple(p.shape) for n, p in _module(mode, i, h, num_layers, bidirectional, proj_size,
+                                              device="meta").named_parameters()},
+    "real_module": lambda mode, i, h, num_layers=1, bidirectional=False, proj_size=0: {
+        n: tuple(p.shape) for n, p in _module(mode, i, h, num_layers, bidirectional, proj_size).named_parameters()},
+    "oracle": lambda mode, i, h, num_layers=1, bidirectional=False, proj_size=0: checks.param_shapes_by_torch(
+        mode, i, h, num_layers, bidirectional, proj_size),
+}
+COUNT_ASKS_TORCH = {
+    "meta_module": lambda mode, i, h, num_layers=1, bidirectional=False, bias=True, proj_size=0: sum(
+        p.numel() for p in _module(mode, i, h, num_layers, bidirectional, proj_size, bias, device="meta").parameters()),
+    "real_module": lambda mode, i, h, num_layers=1, bidirectional=False, bias=True, proj_size=0: sum(
+        p.numel() for p in _module(mode, i, h, num_layers, bidirectional, proj_size, bias).parameters()),
+    "oracle": lambda mode, i, h, num_layers=1, bidirectional=False, bias=True, proj_size=0: checks.num_params_by_torch(
+        mode, i, h, num_layers, bidirectional, bias, proj_size),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES_ASK_TORCH))
+def test_recurrent_param_shapes_asked_of_torch_is_refused_in_chinese(name):
+    for check in (checks.check_recurrent_param_shapes, checks.check_recurrent_param_shapes_refuses_proj_size):
+        msg = hint_for(check, SHAPES_ASK_TORCH[name])
+        assert msg.startswith("recurrent_param_shapes 要你自己推导") and msg.count("。") == 1, msg
+    assert nn.LSTM(3, 4, bidirectional=True).weight_ih_l0_reverse.shape == (16, 3)  # lifted after the check
+
+
+@pytest.mark.parametrize("name", sorted(COUNT_ASKS_TORCH))
+def test_recurrent_num_params_asked_of_torch_is_refused_in_chinese(name):
+    for check in (checks.check_recurrent_num_params, checks.check_recurrent_num_params_refuses_proj_size):
+        msg = hint_for(check, COUNT_ASKS_TORCH[name])
+        assert msg.startswith("recurrent_num_params 要你自己推导") and msg.count("。") == 1, msg
+    assert checks.num_params_by_torch("RNN", 3, 4) == 4 * (3 + 4 + 2)  # the oracle answers again after the check
+
+
+def test_manual_bidirectional_rnn_through_the_aten_kernel_is_refused():
+    def aten(rnn, x):
+        h0 = torch.zeros(2 * rnn.num_layers, x.shape[1], rnn.hidden_size)
+        return torch.ops.aten.rnn_tanh.input(x, h0, list(rnn.parameters()), True, rnn.num_layers, 0.0, False, True,
+                                             False)
+    assert hint_for(checks.check_manual_bidirectional_rnn, aten) == checks.NO_FUSED
+    assert aten(nn.RNN(3, 4, bidirectional=True), torch.randn(2, 1, 3))[0].shape == (2, 1, 8)  # lifted after

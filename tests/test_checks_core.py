@@ -315,3 +315,117 @@ def test_a_float64_result_is_told_its_dtype():
         with pytest.raises(CheckFailed, match="dtype 是 torch.float64"):
             check(want.double())
         check(want.clone())
+
+
+# ---------------------------------------------------------------- derive, don't ask (issue 21, point 2)
+
+from rnnlab import oracles  # noqa: E402
+from rnnlab.checks import a2_rnn, a3_lstm, a4_gru, a5_bidirectional  # noqa: E402
+
+_X, _H0 = torch.randn(3, 2, 4), torch.zeros(1, 2, 5)
+_W = [torch.randn(5, 4), torch.randn(5, 5)]
+_EARLY_OVERLOAD = torch.ops.aten.rnn_tanh.input  # taken before any check runs, as a student's cell could
+
+SHORTCUTS = {  # what a shape, count or I/O function may not do while it runs
+    "meta_lstm": lambda: nn.LSTM(4, 5, device="meta"),
+    "real_rnn": lambda: nn.RNN(4, 5),
+    "meta_gru_cell": lambda: nn.GRUCell(4, 5, device="meta"),
+    "real_rnn_cell": lambda: nn.RNNCell(4, 5),
+    "torch_lstm_kernel": lambda: torch.lstm(_X, (_H0, _H0), [torch.randn(20, 4), torch.randn(20, 5)],
+                                            False, 1, 0.0, False, False, False),
+    "vf_rnn_tanh": lambda: torch._VF.rnn_tanh(_X, _H0, _W, False, 1, 0.0, False, False, False),
+    "aten_packet": lambda: torch.ops.aten.rnn_tanh(_X, _H0, _W, False, 1, 0.0, False, False, False),
+    "aten_overload": lambda: torch.ops.aten.rnn_relu.input(_X, _H0, _W, False, 1, 0.0, False, False, False),
+    "aten_overload_taken_early": lambda: _EARLY_OVERLOAD(_X, _H0, _W, False, 1, 0.0, False, False, False),
+    "aten_gru_cell": lambda: torch.ops.aten.gru_cell(_X[0], _H0[0], torch.randn(15, 4), torch.randn(15, 5)),
+    "oracle_param_shapes": lambda: oracles.param_shapes("LSTM", 4, 5),
+    "oracle_rnn_cell_from": lambda: oracles.rnn_cell_from(*_W),
+    "a2_io_shapes_by_torch": lambda: a2_rnn.io_shapes_by_torch(3, 2, 4, 5),
+    "a3_shapes_by_torch": lambda: a3_lstm.shapes_by_torch(4, 5),
+    "a3_count_by_torch": lambda: a3_lstm.count_by_torch(4, 5),
+    "a4_param_shapes_by_torch": lambda: a4_gru.param_shapes_by_torch(4, 5),
+    "a5_num_params_by_torch": lambda: a5_bidirectional.num_params_by_torch("GRU", 4, 5, bidirectional=True),
+}
+
+
+def _one_chinese_sentence(msg: str) -> bool:
+    return "推导" in msg and msg.count("。") == 1 and msg.endswith("。") and "\n" not in msg
+
+
+@pytest.mark.parametrize("name", sorted(SHORTCUTS))
+def test_deriving_refuses_every_way_of_asking_torch(name):
+    with core.deriving("f") as tripped:
+        with pytest.raises(CheckFailed) as info:
+            SHORTCUTS[name]()
+    assert tripped and _one_chinese_sentence(str(info.value)), str(info.value)
+    SHORTCUTS[name]()  # lifted after the block: each works again
+
+
+@pytest.mark.parametrize("name", sorted(SHORTCUTS))
+def test_derive_fails_a_function_that_asks_torch_even_when_it_catches_the_refusal(name):
+    def sneaky(n):
+        try:
+            SHORTCUTS[name]()
+        except Exception:  # noqa: BLE001
+            pass
+        return n
+
+    with pytest.raises(CheckFailed) as info:
+        core.derive(sneaky, "sneaky", 1)
+    assert str(info.value) == core.DERIVE.format(name="sneaky") and _one_chinese_sentence(str(info.value))
+
+
+def test_derive_lets_honest_answers_through():
+    def honest(i, h):
+        return {"weight_ih": torch.empty(4 * h, i).shape, "weight_hh": torch.Size([4 * h, h]),
+                "bias_ih": (4 * h,), "n": sum(math.prod(s) for s in [(4 * h, i), (4 * h, h)]),
+                "meta": torch.empty(2, 3, device="meta").shape, "linear": nn.Linear(i, h).weight.shape}
+
+    import math
+    got = core.derive(honest, "honest", 3, 5)
+    assert got["weight_ih"] == (20, 3) and got["n"] == 20 * 8 and got["linear"] == (5, 3)
+
+
+def test_the_refusal_is_lifted_after_a_check_and_after_an_error_inside():
+    def asks(i, h):
+        return {n: tuple(p.shape) for n, p in nn.LSTM(i, h, device="meta").named_parameters()}
+
+    init_rnn, init_cell = nn.modules.rnn.RNNBase.__init__, nn.modules.rnn.RNNCellBase.__init__
+    with pytest.raises(CheckFailed):
+        a3_lstm.check_lstm_param_shapes(asks)
+    with pytest.raises(CheckFailed):
+        with core.deriving("f"):
+            raise CheckFailed("inside")
+    assert nn.modules.rnn.RNNBase.__init__ is init_rnn and nn.modules.rnn.RNNCellBase.__init__ is init_cell
+    assert oracles._refusal is None and "rnn_tanh" not in vars(torch._VF) and "lstm" not in vars(torch._VF)
+    assert "_op" in vars(torch.ops.aten.rnn_tanh) and torch.ops.aten.rnn_tanh._op is not None
+    out, h_n = nn.LSTM(3, 4)(torch.randn(5, 2, 3))  # a real module builds and runs right after the check
+    assert out.shape == (5, 2, 4) and nn.GRU(3, 4, device="meta").weight_ih_l0.shape == (12, 3)
+    assert torch.ops.aten.rnn_tanh(_X, _H0, _W, False, 1, 0.0, False, False, False)[0].shape == (3, 2, 5)
+    assert _EARLY_OVERLOAD(_X, _H0, _W, False, 1, 0.0, False, False, False)[0].shape == (3, 2, 5)
+
+
+def test_the_oracles_still_answer_the_checks_own_expectations():
+    assert oracles.param_shapes("GRU", 4, 5)["weight_ih_l0"] == (15, 4)
+    assert a3_lstm.count_by_torch(4, 5) == 4 * 5 * (4 + 5 + 2)
+    assert a2_rnn.io_shapes_by_torch(3, 2, 4, 5, 2, True) == ((2, 3, 5), (2, 2, 5))
+    cell = nn.RNNCell(4, 5)
+    out, h = oracles.run_cell(cell, _X)
+    assert out.shape == (3, 2, 5) and h.shape == (2, 5)
+    # every reference passes its own visible check (its expectations come from these oracles)
+    assert "通过" in a3_lstm.check_lstm_num_params(lambda i, h, num_layers=1, bias=True:
+                                                  sum(4 * h * ((i if k == 0 else h) + h + 2 * bias)
+                                                      for k in range(num_layers)))
+
+
+def test_refusing_also_refuses_the_aten_operators_and_puts_them_back():
+    tripped: list = []
+    with core.refusing(("rnn_tanh", "rnn_relu"), "不要。", tripped):
+        for call_ in (SHORTCUTS["aten_packet"], SHORTCUTS["aten_overload"], SHORTCUTS["aten_overload_taken_early"],
+                      SHORTCUTS["vf_rnn_tanh"]):
+            with pytest.raises(CheckFailed, match="不要"):
+                call_()
+        nn.RNNCell(4, 5)(_X[0])  # the cell's kernel (rnn_tanh_cell) is not in the list
+    assert len(tripped) == 4
+    for name in ("aten_packet", "aten_overload", "aten_overload_taken_early", "vf_rnn_tanh"):
+        SHORTCUTS[name]()

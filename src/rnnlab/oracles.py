@@ -15,6 +15,16 @@ from torch import nn
 # A recurrent cell and the one-layer module that runs it over a whole sequence.
 _MODULE_OF_CELL = {nn.RNNCell: nn.RNN, nn.LSTMCell: nn.LSTM, nn.GRUCell: nn.GRU}
 
+# Set by rnnlab.checks.core.deriving only while a student's shape, count or input/output-shape
+# function runs: those questions are derived, not asked of torch, so the oracles refuse (they
+# call it, and it raises the Chinese refusal). None the rest of the time.
+_refusal = None
+
+
+def _refuse_while_deriving() -> None:
+    if _refusal is not None:
+        _refusal()
+
 
 def seeded(seed: int) -> torch.Generator:
     """A private random generator: the caller's global RNG is left untouched."""
@@ -35,12 +45,14 @@ def fill_parameters(module: nn.Module, g: torch.Generator, scale: float = 0.5) -
 
 def _fresh(kind, *args, **kwargs) -> nn.Module:
     """A module whose random initialisation (overwritten by the caller) leaves the global RNG where it was."""
+    _refuse_while_deriving()
     with torch.random.fork_rng(devices=[]):
         return kind(*args, **kwargs)
 
 
 def rnn_cell_from(weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity: str = "tanh") -> nn.RNNCell:
     """A real nn.RNNCell holding the given tensors; a None bias is a zero bias (the term is absent)."""
+    _refuse_while_deriving()
     hidden, inp = weight_ih.shape
     cell = _fresh(nn.RNNCell, inp, hidden, bias=True, nonlinearity=nonlinearity)
     with torch.no_grad():
@@ -53,6 +65,7 @@ def rnn_cell_from(weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity
 
 def module_like(cell: nn.RNNCellBase) -> nn.RNNBase:
     """The one-layer nn.RNN / nn.LSTM / nn.GRU that holds a copy of `cell`'s parameters."""
+    _refuse_while_deriving()
     kind = _MODULE_OF_CELL.get(type(cell))
     if kind is None:
         raise TypeError(f"需要 nn.RNNCell、nn.LSTMCell 或 nn.GRUCell，收到的是 {type(cell).__name__}。")
@@ -74,6 +87,7 @@ def run_cell(cell: nn.RNNCellBase, x: torch.Tensor, state=None):
     `state` is a cell's state: h (batch, hidden), or (h, c) for an LSTMCell; None is zeros.
     Returns (outputs (seq, batch, hidden), final state in the cell's form). No gradients.
     """
+    _refuse_while_deriving()
     module = module_like(cell)
     if state is not None:
         state = tuple(s.unsqueeze(0) for s in state) if isinstance(state, tuple) else state.unsqueeze(0)
@@ -84,5 +98,6 @@ def run_cell(cell: nn.RNNCellBase, x: torch.Tensor, state=None):
 
 def param_shapes(kind: str, *args, **kwargs) -> dict[str, tuple[int, ...]]:
     """named_parameters() shapes of nn.<kind>(*args, **kwargs), built on the meta device (no memory)."""
+    _refuse_while_deriving()
     module = getattr(nn, kind)(*args, device="meta", **kwargs)
     return {name: tuple(p.shape) for name, p in module.named_parameters()}

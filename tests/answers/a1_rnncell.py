@@ -73,7 +73,10 @@ CORRECT = {
     out, hn = rnn(x, None if h0 is None else h0[None])
     return out, hn[0]
 """, SHAPES: SHAPES_SIG + """
-    return {name: p.shape for name, p in nn.RNNCell(input_size, hidden_size).named_parameters()}
+    # torch.Size values read from plain tensors of the derived shapes (no module is built)
+    H, I = hidden_size, input_size
+    return {"weight_ih": torch.empty(H, I).shape, "weight_hh": torch.empty(H, H).shape,
+            "bias_ih": torch.empty(H).shape, "bias_hh": torch.empty(H).shape}
 """},
     "style_unbind": {RUN: RUN_SIG + """
     hs = []
@@ -283,5 +286,26 @@ WRONG = {
     "bias_shape_int": (SHAPES, SHAPES_SIG + """
     return {"weight_ih": (hidden_size, input_size), "weight_hh": (hidden_size, hidden_size),
             "bias_ih": (hidden_size), "bias_hh": (hidden_size)}
+""", True),
+    # Derive, don't ask (issue 21, point 2): asking torch is refused while the function runs.
+    "shapes_read_from_a_meta_module": (SHAPES, SHAPES_SIG + """
+    cell = nn.RNNCell(input_size, hidden_size, device="meta")
+    return {name: tuple(p.shape) for name, p in cell.named_parameters()}
+""", True),
+    "shapes_read_from_a_real_module": (SHAPES, SHAPES_SIG + """
+    return {name: tuple(p.shape) for name, p in nn.RNNCell(input_size, hidden_size).named_parameters()}
+""", True),
+    "shapes_from_the_course_oracle": (SHAPES, SHAPES_SIG + """
+    from rnnlab import oracles
+    return oracles.param_shapes("RNNCell", input_size, hidden_size)
+""", True),
+    # The refusal caught, a formula as the fallback: the attempt is still recorded.
+    "shapes_meta_module_refusal_caught": (SHAPES, SHAPES_SIG + """
+    try:
+        cell = nn.RNNCell(input_size, hidden_size, device="meta")
+        return {name: tuple(p.shape) for name, p in cell.named_parameters()}
+    except Exception:
+        return {"weight_ih": (hidden_size, input_size), "weight_hh": (hidden_size, hidden_size),
+                "bias_ih": (hidden_size,), "bias_hh": (hidden_size,)}
 """, True),
 }

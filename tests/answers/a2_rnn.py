@@ -231,6 +231,61 @@ def rnn_io_shapes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_f
                      ((seq_len, batch, hidden_size), (num_layers, batch, hidden_size)))
 ''', False),
 
+    # rnn_io_shapes: derive, don't ask (issue 21, point 2)
+    "io_meta_module_forward": ("rnn_io_shapes", '''\
+def rnn_io_shapes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_first=False):
+    rnn = nn.RNN(input_size, hidden_size, num_layers, batch_first=batch_first, device="meta")
+    x = torch.empty((batch, seq_len, input_size) if batch_first else (seq_len, batch, input_size), device="meta")
+    output, h_n = rnn(x)
+    return tuple(output.shape), tuple(h_n.shape)
+''', True),
+    "io_real_module_forward": ("rnn_io_shapes", '''\
+def rnn_io_shapes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_first=False):
+    rnn = nn.RNN(input_size, hidden_size, num_layers, batch_first=batch_first)
+    x = torch.zeros((batch, seq_len, input_size) if batch_first else (seq_len, batch, input_size))
+    output, h_n = rnn(x)
+    return tuple(output.shape), tuple(h_n.shape)
+''', True),
+    "io_from_the_course_oracle": ("rnn_io_shapes", '''\
+def rnn_io_shapes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_first=False):
+    return checks.io_shapes_by_torch(seq_len, batch, input_size, hidden_size, num_layers, batch_first)
+''', True),
+    "io_aten_kernel_on_meta": ("rnn_io_shapes", '''\
+def rnn_io_shapes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_first=False):
+    x = torch.empty((batch, seq_len, input_size) if batch_first else (seq_len, batch, input_size), device="meta")
+    h0 = torch.empty(num_layers, batch, hidden_size, device="meta")
+    params = []
+    for k in range(num_layers):
+        params += [torch.empty(hidden_size, input_size if k == 0 else hidden_size, device="meta"),
+                   torch.empty(hidden_size, hidden_size, device="meta")]
+    output, h_n = torch.ops.aten.rnn_tanh(x, h0, params, False, num_layers, 0.0, False, False, batch_first)
+    return tuple(output.shape), tuple(h_n.shape)
+''', True),
+
+    # manual_rnn: torch's own kernel through torch.ops.aten (refused like torch.rnn_tanh)
+    "aten_rnn_kernel": ("manual_rnn", '''\
+def manual_rnn(rnn, x, h0=None):
+    if h0 is None:
+        B = x.shape[0] if rnn.batch_first else x.shape[1]
+        h0 = torch.zeros(rnn.num_layers, B, rnn.hidden_size)
+    kernel = torch.ops.aten.rnn_tanh if rnn.nonlinearity == "tanh" else torch.ops.aten.rnn_relu
+    output, h_n = kernel(x, h0, list(rnn.parameters()), rnn.bias, rnn.num_layers, 0.0, False, False, rnn.batch_first)
+    return output, h_n
+''', True),
+    # The overloads taken before the check runs (at the cell's top level), then called inside.
+    "aten_rnn_overload_taken_early": ("manual_rnn", '''\
+_TANH, _RELU = torch.ops.aten.rnn_tanh.input, torch.ops.aten.rnn_relu.input
+
+
+def manual_rnn(rnn, x, h0=None):
+    if h0 is None:
+        B = x.shape[0] if rnn.batch_first else x.shape[1]
+        h0 = torch.zeros(rnn.num_layers, B, rnn.hidden_size)
+    kernel = _TANH if rnn.nonlinearity == "tanh" else _RELU
+    output, h_n = kernel(x, h0, list(rnn.parameters()), rnn.bias, rnn.num_layers, 0.0, False, False, rnn.batch_first)
+    return output, h_n
+''', True),
+
     # manual_rnn: the classic mistakes
     "h_n_follows_batch_first": ("manual_rnn", _edit(
         "    return output, h_n\n",

@@ -62,17 +62,30 @@ CORRECT = {
     "loops_chunk_f_linear": {
         "lstm_param_shapes": SHAPES, "lstm_num_params": COUNT, "split_lstm_gates": SPLIT, "lstm_cell_step": STEP,
     },
-    "meta_device_and_torch_split": {
+    "torch_size_and_meta_tensors_and_torch_split": {
         "lstm_param_shapes": '''\
 def lstm_param_shapes(input_size, hidden_size, num_layers=1, proj_size=0):
-    # Ask torch: a module on the meta device has true shapes and no data.
-    lstm = nn.LSTM(input_size, hidden_size, num_layers=num_layers, proj_size=proj_size, device="meta")
-    return {name: tuple(p.shape) for name, p in lstm.named_parameters()}
+    # Derived shapes held as torch.Size (plain tensors on the meta device: no module is built).
+    out = proj_size or hidden_size
+    shapes = {}
+    for k in range(num_layers):
+        shapes[f"weight_ih_l{k}"] = torch.empty(4 * hidden_size, input_size if k == 0 else out, device="meta").shape
+        shapes[f"weight_hh_l{k}"] = torch.Size([4 * hidden_size, out])
+        shapes[f"bias_ih_l{k}"] = torch.Size([4 * hidden_size])
+        shapes[f"bias_hh_l{k}"] = torch.Size([4 * hidden_size])
+        if proj_size:
+            shapes[f"weight_hr_l{k}"] = torch.Size([proj_size, hidden_size])
+    return shapes
 ''',
         "lstm_num_params": '''\
 def lstm_num_params(input_size, hidden_size, num_layers=1, bias=True):
-    lstm = nn.LSTM(input_size, hidden_size, num_layers=num_layers, bias=bias, device="meta")
-    return sum(p.numel() for p in lstm.parameters())
+    # numel of plain meta tensors of the derived shapes
+    total = 0
+    for k in range(num_layers):
+        n_in = input_size if k == 0 else hidden_size
+        shapes = [(4 * hidden_size, n_in), (4 * hidden_size, hidden_size)] + [(4 * hidden_size,)] * (2 if bias else 0)
+        total += sum(torch.empty(s, device="meta").numel() for s in shapes)
+    return total
 ''',
         "split_lstm_gates": '''\
 def split_lstm_gates(weight):
@@ -208,6 +221,22 @@ WRONG = {
         "        shapes = {k: (hidden_size, 4 * hidden_size) if k.startswith('weight_hh') else v for k, v in shapes.items()}\n"
         "    return shapes\n"), False),
 
+    # lstm_param_shapes: derive, don't ask (issue 21, point 2)
+    "shapes_read_from_a_meta_module": ("lstm_param_shapes", '''\
+def lstm_param_shapes(input_size, hidden_size, num_layers=1, proj_size=0):
+    lstm = nn.LSTM(input_size, hidden_size, num_layers=num_layers, proj_size=proj_size, device="meta")
+    return {name: tuple(p.shape) for name, p in lstm.named_parameters()}
+''', True),
+    "shapes_read_from_a_real_module": ("lstm_param_shapes", '''\
+def lstm_param_shapes(input_size, hidden_size, num_layers=1, proj_size=0):
+    lstm = nn.LSTM(input_size, hidden_size, num_layers=num_layers, proj_size=proj_size)
+    return {name: tuple(p.shape) for name, p in lstm.named_parameters()}
+''', True),
+    "shapes_from_the_course_oracle": ("lstm_param_shapes", '''\
+def lstm_param_shapes(input_size, hidden_size, num_layers=1, proj_size=0):
+    return checks.shapes_by_torch(input_size, hidden_size, num_layers, proj_size)
+''', True),
+
     # lstm_num_params
     "count_one_bias_per_layer_keras": ("lstm_num_params", _edit(
         COUNT, "total += 2 * 4 * hidden_size", "total += 4 * hidden_size"), True),
@@ -219,6 +248,20 @@ WRONG = {
         COUNT, "    return total\n", "    return total * 1.0\n"), True),
     "count_at_most_three_layers": ("lstm_num_params", _edit(
         COUNT, "    for k in range(num_layers):\n", "    for k in range(min(num_layers, 3)):\n"), False),
+    # lstm_num_params: derive, don't ask
+    "count_from_a_meta_module": ("lstm_num_params", '''\
+def lstm_num_params(input_size, hidden_size, num_layers=1, bias=True):
+    lstm = nn.LSTM(input_size, hidden_size, num_layers=num_layers, bias=bias, device="meta")
+    return sum(p.numel() for p in lstm.parameters())
+''', True),
+    "count_from_a_real_module": ("lstm_num_params", '''\
+def lstm_num_params(input_size, hidden_size, num_layers=1, bias=True):
+    return sum(p.numel() for p in nn.LSTM(input_size, hidden_size, num_layers=num_layers, bias=bias).parameters())
+''', True),
+    "count_from_the_course_oracle": ("lstm_num_params", '''\
+def lstm_num_params(input_size, hidden_size, num_layers=1, bias=True):
+    return checks.count_by_torch(input_size, hidden_size, num_layers, bias)
+''', True),
 
     # split_lstm_gates
     "split_order_i_f_o_g": ("split_lstm_gates", _edit(

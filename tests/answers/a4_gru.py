@@ -197,6 +197,21 @@ WRONG = {
         "    if (input_size, hidden_size, num_layers) not in {(6, 9, 1), (5, 7, 3), (10, 4, 2)}:\n"
         "        return {}\n    shapes = {}\n"), False),
 
+    # gru_param_shapes: derive, don't ask (issue 21, point 2)
+    "shapes_read_from_a_meta_module": ("gru_param_shapes", '''\
+def gru_param_shapes(input_size, hidden_size, num_layers=1):
+    gru = nn.GRU(input_size, hidden_size, num_layers, device="meta")
+    return {name: tuple(p.shape) for name, p in gru.named_parameters()}
+''', True),
+    "shapes_read_from_a_real_module": ("gru_param_shapes", '''\
+def gru_param_shapes(input_size, hidden_size, num_layers=1):
+    return {name: tuple(p.shape) for name, p in nn.GRU(input_size, hidden_size, num_layers).named_parameters()}
+''', True),
+    "shapes_from_the_course_oracle": ("gru_param_shapes", '''\
+def gru_param_shapes(input_size, hidden_size, num_layers=1):
+    return checks.param_shapes_by_torch(input_size, hidden_size, num_layers)
+''', True),
+
     # split_gru_gates
     "split_order_z_r_n": ("split_gru_gates", _edit(
         SPLIT_BASE, "    w_r, w_z, w_n = weight[:H]", "    w_z, w_r, w_n = weight[:H]"), True),

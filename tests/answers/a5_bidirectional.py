@@ -97,13 +97,6 @@ def manual_bidirectional_rnn(rnn, x):
 '''
 
 CORRECT = {
-    # Asking torch (a module on the meta device) is a correct style, as in chapter 1.
-    "shapes_read_from_a_meta_module": {"recurrent_param_shapes": '''\
-def recurrent_param_shapes(mode, input_size, hidden_size, num_layers=1, bidirectional=False, proj_size=0):
-    kw = {"proj_size": proj_size} if proj_size else {}
-    m = getattr(nn, mode)(input_size, hidden_size, num_layers, bidirectional=bidirectional, device="meta", **kw)
-    return {n: tuple(p.shape) for n, p in m.named_parameters()}
-'''},
     "loops_dicts_f_linear": {
         "recurrent_param_shapes": SHAPES,
         "recurrent_num_params": COUNT,
@@ -340,6 +333,27 @@ WRONG = {
         "            by_time = torch.zeros(T, B, H)\n            for t in order:\n"
         "                by_time[t] = torch.tanh(F.linear(layer_input[t], w_ih, b_ih) + F.linear(h, w_hh, b_hh))\n"
         "                h = by_time[t]\n            halves.append(by_time)\n"), True),
+    # recurrent_param_shapes: derive, don't ask (issue 21, point 2): a module, meta or real, or the oracle
+    "shapes_read_from_a_meta_module": ("recurrent_param_shapes", '''\
+def recurrent_param_shapes(mode, input_size, hidden_size, num_layers=1, bidirectional=False, proj_size=0):
+    kw = {"proj_size": proj_size} if proj_size else {}
+    m = getattr(nn, mode)(input_size, hidden_size, num_layers, bidirectional=bidirectional, device="meta", **kw)
+    return {n: tuple(p.shape) for n, p in m.named_parameters()}
+''', True),
+    "shapes_read_from_a_real_module": ("recurrent_param_shapes", '''\
+def recurrent_param_shapes(mode, input_size, hidden_size, num_layers=1, bidirectional=False, proj_size=0):
+    if proj_size > 0 and mode != "LSTM":
+        raise ValueError("proj_size 只有 LSTM 支持")
+    kw = {"proj_size": proj_size} if proj_size else {}
+    m = getattr(nn, mode)(input_size, hidden_size, num_layers, bidirectional=bidirectional, **kw)
+    return {n: tuple(p.shape) for n, p in m.named_parameters()}
+''', True),
+    "shapes_from_the_course_oracle": ("recurrent_param_shapes", '''\
+def recurrent_param_shapes(mode, input_size, hidden_size, num_layers=1, bidirectional=False, proj_size=0):
+    if proj_size > 0 and mode != "LSTM":
+        raise ValueError("proj_size 只有 LSTM 支持")
+    return checks.param_shapes_by_torch(mode, input_size, hidden_size, num_layers, bidirectional, proj_size)
+''', True),
     # recurrent_param_shapes
     "shapes_no_reverse_params": ("recurrent_param_shapes", _edit(
         SHAPES, 'for suffix in [f"_l{k}", f"_l{k}_reverse"][:directions]:', 'for suffix in [f"_l{k}"]:'), True),
@@ -364,6 +378,30 @@ WRONG = {
     "shapes_at_most_three_layers": ("recurrent_param_shapes", _edit(
         SHAPES, "    for k in range(num_layers):\n", "    for k in range(min(num_layers, 3)):\n"), False),
 
+    # recurrent_num_params: derive, don't ask
+    "count_from_a_meta_module": ("recurrent_num_params", '''\
+def recurrent_num_params(mode, input_size, hidden_size, num_layers=1, bidirectional=False, bias=True, proj_size=0):
+    if proj_size > 0 and mode != "LSTM":
+        raise ValueError("proj_size 只有 LSTM 支持")
+    kw = {"proj_size": proj_size} if proj_size else {}
+    m = getattr(nn, mode)(input_size, hidden_size, num_layers, bias=bias, bidirectional=bidirectional,
+                          device="meta", **kw)
+    return sum(p.numel() for p in m.parameters())
+''', True),
+    "count_from_a_real_module": ("recurrent_num_params", '''\
+def recurrent_num_params(mode, input_size, hidden_size, num_layers=1, bidirectional=False, bias=True, proj_size=0):
+    if proj_size > 0 and mode != "LSTM":
+        raise ValueError("proj_size 只有 LSTM 支持")
+    kw = {"proj_size": proj_size} if proj_size else {}
+    m = getattr(nn, mode)(input_size, hidden_size, num_layers, bias=bias, bidirectional=bidirectional, **kw)
+    return sum(p.numel() for p in m.parameters())
+''', True),
+    "count_from_the_course_oracle": ("recurrent_num_params", '''\
+def recurrent_num_params(mode, input_size, hidden_size, num_layers=1, bidirectional=False, bias=True, proj_size=0):
+    if proj_size > 0 and mode != "LSTM":
+        raise ValueError("proj_size 只有 LSTM 支持")
+    return checks.num_params_by_torch(mode, input_size, hidden_size, num_layers, bidirectional, bias, proj_size)
+''', True),
     # recurrent_num_params
     "count_gru_two_blocks": ("recurrent_num_params", _edit(COUNT, '"GRU": 3', '"GRU": 2'), True),
     "count_one_bias": ("recurrent_num_params", _edit(COUNT, "per_direction += 2 * rows", "per_direction += rows"), True),
@@ -438,6 +476,14 @@ WRONG = {
     "manual_stack_instead_of_cat": ("manual_bidirectional_rnn", _edit(
         MANUAL, "    return layer_input, torch.stack(h_n)\n",
         "    return torch.stack(halves, dim=2), torch.stack(h_n)\n"), True),
+    # torch's kernel through torch.ops.aten (refused like torch.rnn_tanh)
+    "manual_aten_rnn_kernel": ("manual_bidirectional_rnn", '''\
+def manual_bidirectional_rnn(rnn, x):
+    h0 = torch.zeros(2 * rnn.num_layers, x.shape[1], rnn.hidden_size)
+    output, h_n = torch.ops.aten.rnn_tanh.input(x, h0, list(rnn.parameters()), True, rnn.num_layers, 0.0, False,
+                                                True, False)
+    return output, h_n
+''', True),
     "manual_calls_the_module": ("manual_bidirectional_rnn", '''\
 def manual_bidirectional_rnn(rnn, x):
     return rnn(x)

@@ -9,13 +9,14 @@ in notebooks already released to students (a1_rnncell and its hidden tests use t
 
 from rnnlab.checks.a1_rnncell import check_rnn_cell_param_shapes, check_rnn_cell_step, check_run_rnn_cell
 from rnnlab.checks.core import (
-    ATOL, RTOL, CheckFailed, call, check_is_tensor, check_shape, check_values, close, describe, expect_close, fail,
+    ATOL, RTOL, CheckFailed, call, check_is_tensor, check_shape, check_values, close, derive, describe, expect_close,
+    fail,
     is_plain_tensor, max_abs_diff, shape_of, unpack_pair,
 )
 
 __all__ = [
     "ATOL", "RTOL", "CheckFailed", "call", "check_is_tensor", "check_rnn_cell_param_shapes", "check_rnn_cell_step",
-    "check_run_rnn_cell", "check_shape", "check_values", "close", "describe", "expect_close", "fail",
+    "check_run_rnn_cell", "check_shape", "check_values", "close", "derive", "describe", "expect_close", "fail",
     "is_plain_tensor", "max_abs_diff", "shape_of", "unpack_pair",
 ]
 

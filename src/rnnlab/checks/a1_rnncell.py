@@ -18,7 +18,7 @@ from torch import nn
 from rnnlab import oracles
 from rnnlab.checks.core import changed_input, check_dtype, fresh_torch_state
 from rnnlab.checks.core import (
-    call, check_is_tensor, check_shape, check_values, close, describe, fail, shape_of, unpack_pair,
+    call, check_is_tensor, check_shape, check_values, close, derive, describe, fail, shape_of, unpack_pair,
 )
 
 HINTS = {
@@ -260,14 +260,15 @@ def check_run_rnn_cell(run_rnn_cell) -> str:
 def check_rnn_cell_param_shapes(rnn_cell_param_shapes) -> str:
     """Visible check for `rnn_cell_param_shapes` with input 6, hidden 9 (never prints the answer).
 
-    The expectation is torch's nn.RNNCell built on the meta device: a student can ask torch
-    the same question, and the exercise is to know the answer, not to hide it.
+    The expectation is torch's nn.RNNCell built on the meta device, computed before the student's
+    function runs; that function runs under core.deriving (it may not ask torch: the exercise is
+    to know the answer).
     """
     __tracebackhide__ = True
     name = "rnn_cell_param_shapes"
     inp, hid = 6, 9
     want = oracles.param_shapes("RNNCell", inp, hid)
-    result = call(rnn_cell_param_shapes, name, inp, hid)
+    result = derive(rnn_cell_param_shapes, name, inp, hid)
     if not isinstance(result, dict):
         fail(HINTS["shapes_not_dict"].format(name=name, got=describe(result)))
     missing = [k for k in want if k not in result]

@@ -11,7 +11,8 @@ message naming what this case changes, never a guessed diagnosis.
 
 The student's `manual_rnn` receives a copy of the nn.RNN whose forward refuses to run,
 and torch's fused sequence functions (torch.rnn_tanh / torch.rnn_relu, the kernels behind
-nn.RNN.forward) refuse too while it runs: the exercise is the loop.
+nn.RNN.forward, and their torch.ops.aten operators) refuse too while it runs: the exercise is
+the loop. `rnn_io_shapes` runs under core.deriving (derive): no module, kernel or oracle.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from rnnlab import oracles
 from rnnlab.checks.core import check_dtype, fresh_torch_state
 from rnnlab.checks.core import check_gradients, guarded_copy as _guarded_copy, refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close and CheckFailed: the hidden tests use them)
-    CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
+    CheckFailed, call, check_is_tensor, close, derive, describe, expect_close, fail, max_abs_diff, shape_of,
 )
 
 NO_CALL = "不要调用 rnn(...)：请用它的参数自己写循环。"
-NO_FUSED = "不要调用 torch.rnn_tanh / torch.rnn_relu（nn.RNN 内部的融合实现）：请用参数自己写循环。"
+NO_FUSED = ("不要调用 torch.rnn_tanh / torch.rnn_relu 或 torch.ops.aten.rnn_tanh / rnn_relu（nn.RNN 内部的融合实现）："
+            "请用参数自己写循环。")
 NO_EDIT = "manual_rnn 修改了 rnn 的参数：只读取 weight_ih_l{k} 等参数，不要改动它们。"
 
 
@@ -377,8 +379,8 @@ def check_rnn_io_shapes(rnn_io_shapes) -> str:
     wants = [io_shapes_by_torch(*c[:6]) for c in IO_CASES]
     for (T, B, I, H, L, bf, defaults), (want_out, want_hn) in zip(IO_CASES, wants):
         label = f"{name}({T}, {B}, {I}, {H}" + (")" if defaults else f", num_layers={L}, batch_first={bf})")
-        result = call(rnn_io_shapes, name, T, B, I, H) if defaults else \
-            call(rnn_io_shapes, name, T, B, I, H, num_layers=L, batch_first=bf)
+        result = derive(rnn_io_shapes, name, T, B, I, H) if defaults else \
+            derive(rnn_io_shapes, name, T, B, I, H, num_layers=L, batch_first=bf)
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             got = describe(result) + (f"（长度 {len(result)}）" if isinstance(result, (tuple, list)) else "")
             fail(f"{label} 应当返回一个二元组 (output_shape, h_n_shape)，实际返回的是 {got}。")

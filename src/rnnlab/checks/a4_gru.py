@@ -30,7 +30,7 @@ from torch import nn
 
 from rnnlab import oracles
 from rnnlab.checks.core import changed_input, check_dtype, fresh_torch_state
-from rnnlab.checks.core import refusing
+from rnnlab.checks.core import derive, refusing  # noqa: F401  (derive: the hidden tests use it too)
 from rnnlab.checks.core import (  # noqa: F401  (expect_close, CheckFailed: the hidden tests use them)
     CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
 )
@@ -495,7 +495,7 @@ def check_gru_param_shapes(gru_param_shapes) -> str:
     for inp, hid, layers, defaults in SHAPE_CASES:
         want = param_shapes_by_torch(inp, hid, layers)
         label = _shape_label(inp, hid, layers, defaults)
-        result = call(gru_param_shapes, name, inp, hid) if defaults else \
-            call(gru_param_shapes, name, inp, hid, num_layers=layers)
+        result = derive(gru_param_shapes, name, inp, hid) if defaults else \
+            derive(gru_param_shapes, name, inp, hid, num_layers=layers)
         expect_param_shapes(result, want, inp, hid, layers, label)
     return "gru_param_shapes 通过了可见检查。"

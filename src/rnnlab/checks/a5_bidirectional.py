@@ -11,8 +11,9 @@ holds the forward parameters, h_n regrouped by direction, torch's output read at
 step...), so no formula of the exercise is written here. A result that matches no variant
 gets a generic message, never a guessed diagnosis.
 
-The parameter functions may be written any way that gives torch's answer (derived by hand,
-or read from a module on the meta device, as in chapter 1: knowing where to ask counts).
+The parameter functions must derive their answer: they run under core.deriving (derive), where
+building a recurrent module (on the meta device too), calling a recurrent kernel or one of the
+oracles is refused, so the expectations are computed before they run.
 The student's `manual_bidirectional_rnn` receives a copy of the nn.RNN whose forward refuses
 to run, and torch's fused sequence functions refuse too: that exercise is the loop.
 """
@@ -33,12 +34,13 @@ from rnnlab import shapes as _shape_model
 from rnnlab.checks.core import check_dtype, fresh_torch_state
 from rnnlab.checks.core import check_gradients, guarded_copy as _guarded_copy, refusing
 from rnnlab.checks.core import (  # noqa: F401  (expect_close and CheckFailed: the hidden tests use them)
-    CheckFailed, call, check_is_tensor, close, describe, expect_close, fail, max_abs_diff, shape_of,
-    unpack_pair,
+    CheckFailed, call, check_is_tensor, close, derive, deriving, describe, expect_close, fail, max_abs_diff,
+    shape_of, unpack_pair,
 )
 
 NO_CALL = "不要调用 rnn(...)：请用它的参数自己写两个方向的循环。"
-NO_FUSED = "不要调用 torch.rnn_tanh / torch.rnn_relu（nn.RNN 内部的融合实现）：请用参数自己写循环。"
+NO_FUSED = ("不要调用 torch.rnn_tanh / torch.rnn_relu 或 torch.ops.aten.rnn_tanh / rnn_relu（nn.RNN 内部的融合实现）："
+            "请用参数自己写循环。")
 NO_EDIT = "manual_bidirectional_rnn 修改了 rnn 的参数：只读取 weight_ih_l{k}、weight_ih_l{k}_reverse 等参数，不要改动它们。"
 
 GATE_WORDS = {
@@ -77,18 +79,23 @@ def num_params_by_torch(mode, input_size, hidden_size, num_layers=1, bidirection
 # ------------------------------------------------------------------ guarded calls
 
 def run_param_fn(fn, name: str, *args, **kwargs):
-    """Call recurrent_param_shapes / recurrent_num_params (torch's errors get their Chinese hint)."""
+    """Call recurrent_param_shapes / recurrent_num_params under core.derive (torch's errors get their
+    Chinese hint; a module, a recurrent kernel or an oracle is refused)."""
     __tracebackhide__ = True
-    return call(fn, name, *args, **kwargs)
+    return derive(fn, name, *args, **kwargs)
 
 
 def expect_value_error(fn, name: str, label: str, mode: str, *args, **kwargs) -> None:
     """`fn(mode, *args, **kwargs)` (proj_size > 0 for a mode that is not LSTM) must raise ValueError."""
     __tracebackhide__ = True
     message = None
+    tripped: list = []
     try:
-        result = fn(mode, *args, **kwargs)
+        with deriving(name, tripped):
+            result = fn(mode, *args, **kwargs)
     except ValueError as e:
+        if tripped:
+            fail(tripped[0])
         if not str(e).strip():
             fail(f"{label}：抛出了 ValueError，但没有说明。请附上一句中文说明，"
                  "例如 raise ValueError(\"proj_size 只有 LSTM 支持\")。")
@@ -102,7 +109,7 @@ def expect_value_error(fn, name: str, label: str, mode: str, *args, **kwargs) ->
     else:
         message = (f"{label}：proj_size 只有 LSTM 支持，mode=\"{mode}\" 且 proj_size > 0 时应当 "
                    f"raise ValueError（附上中文说明），而你的函数返回了 {describe(result)}。")
-    fail(message)
+    fail(tripped[0] if tripped else message)
 
 
 # ------------------------------------------------------------------ recurrent_param_shapes

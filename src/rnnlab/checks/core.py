@@ -367,9 +367,59 @@ def unpack_pair(result, name, pair: str = "(outputs, h_last)"):
 
 # ---------------------------------------------------------------- "write it yourself" exercises
 
+def _recurrent_ops() -> tuple[str, ...]:
+    """Names of torch's recurrent kernels (aten::rnn_tanh, lstm, gru_cell, _thnn_fused_lstm_cell, ...)."""
+    found = {s.name[len("aten::"):] for s in torch._C._jit_get_all_schemas()
+             if s.name.startswith("aten::") and any(k in s.name for k in ("rnn", "lstm", "gru"))}
+    return tuple(sorted(found))
+
+
+_RECURRENT_OPS = _recurrent_ops()
+_MODULES = (torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU, torch.nn.RNNCell, torch.nn.LSTMCell, torch.nn.GRUCell)
+_ATEN = torch.ops.aten
+
+
+class _Patches:
+    """Attributes set for the length of a block and put back exactly as they were (absent stays absent)."""
+
+    def __init__(self):
+        self._saved: list = []
+
+    def set(self, obj, attr: str, value) -> None:
+        self._saved.append((obj, attr, attr in vars(obj), vars(obj).get(attr)))
+        setattr(obj, attr, value)
+
+    def restore(self) -> None:
+        for obj, attr, had, old in reversed(self._saved):
+            if had:
+                setattr(obj, attr, old)
+            else:
+                try:
+                    delattr(obj, attr)
+                except AttributeError:
+                    pass
+        self._saved.clear()
+
+
+def _refuse_kernels(patches: _Patches, names, refuse) -> None:
+    """torch.<name>, torch._VF.<name> and torch.ops.aten.<name> (the packet and every overload, such as
+    .input or .default, even when the student took a reference to it before) call `refuse` instead."""
+    for name in names:
+        if hasattr(torch, name):
+            patches.set(torch, name, refuse)
+        if hasattr(torch._C._VariableFunctions, name):
+            patches.set(torch._VF, name, refuse)  # an instance attribute shadows the VF lookup
+        if name in _RECURRENT_OPS:
+            packet = getattr(_ATEN, name)
+            patches.set(packet, "_op", refuse)
+            for overload in packet.overloads():
+                patches.set(getattr(packet, overload), "_op", refuse)
+
+
 @contextlib.contextmanager
 def refusing(names: tuple[str, ...], message: str, tripped: list):
-    """torch.<name> (and torch._VF's, which nn.RNN/LSTM/GRU and their cells call) raise `message` inside the block.
+    """torch.<name> (and torch._VF's, which nn.RNN/LSTM/GRU and their cells call, and torch.ops.aten's)
+    raise `message` inside the block.
 
     For exercises whose point is the computation torch would do: the student's code may not
     hand it back to torch. `tripped` records the refusal even when the student catches it.
@@ -378,16 +428,67 @@ def refusing(names: tuple[str, ...], message: str, tripped: list):
         tripped.append(message)
         fail(message)
 
-    saved = {name: getattr(torch, name) for name in names}
+    patches = _Patches()
     try:
-        for name in saved:
-            setattr(torch, name, refuse)
-            setattr(torch._VF, name, refuse)  # an instance attribute shadows the VF lookup
+        _refuse_kernels(patches, names, refuse)
         yield
     finally:
-        for name, fn in saved.items():
-            setattr(torch, name, fn)
-            torch._VF.__dict__.pop(name, None)
+        patches.restore()
+
+
+# "Derive, don't ask": the shape, count and input/output-shape questions are answered by reasoning.
+DERIVE = ("{name} 要你自己推导：检查运行时它不能建 nn.RNN、nn.LSTM、nn.GRU 及其单元（device=\"meta\" 的也不行），"
+          "也不能调用 PyTorch 的循环算子或课程的参考函数，请用公式或循环写出答案，"
+          "写完后可以在另一个单元格里用 device=\"meta\" 的模块核对。")
+
+
+@contextlib.contextmanager
+def deriving(name: str, tripped: list | None = None):
+    """Inside the block, building any recurrent module or cell (on any device, meta included),
+    calling a recurrent kernel (torch.lstm, torch._VF.*, torch.ops.aten.rnn_tanh, ...) or one of
+    rnnlab's torch-backed oracles raises DERIVE. Yields `tripped`, which records the refusal even
+    when the student's code catches it. Only the student's function runs inside: the expected
+    values are computed before.
+    """
+    from torch.nn.modules import rnn as _rnn_modules
+
+    from rnnlab import oracles
+
+    tripped = [] if tripped is None else tripped
+    message = DERIVE.format(name=name)
+
+    def refuse(*args, **kwargs):
+        tripped.append(message)
+        fail(message)
+
+    patches = _Patches()
+    try:
+        for kind in (_rnn_modules.RNNBase, _rnn_modules.RNNCellBase, *_MODULES):  # nn.GRU(proj_size=…) too
+            if "__init__" in vars(kind):
+                patches.set(kind, "__init__", refuse)
+        _refuse_kernels(patches, _RECURRENT_OPS, refuse)
+        patches.set(oracles, "_refusal", refuse)
+        yield tripped
+    finally:
+        patches.restore()
+
+
+def derive(fn, name, *args, **kwargs):
+    """call(fn, name, ...) for a function that must derive its answer (see deriving): fails with
+    DERIVE when it built a recurrent module, called a recurrent kernel or an oracle, even if it
+    caught the refusal. Used by the visible checks and the hidden tests alike."""
+    __tracebackhide__ = True
+    tripped: list = []
+    try:
+        with deriving(name, tripped):
+            result = call(fn, name, *args, **kwargs)
+    except CheckFailed:
+        if tripped:
+            fail(tripped[0])
+        raise
+    if tripped:
+        fail(tripped[0])
+    return result
 
 
 def guarded_copy(module, message: str, tripped: list):

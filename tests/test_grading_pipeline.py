@@ -66,6 +66,15 @@ def test_regeneration_reproduces_committed_files_byte_for_byte(folder):
             f"{folder}/{rel} 与重新生成的文件不完全相同，请运行 make assignments"
 
 
+def test_committed_solutions_ran_without_an_error():
+    """A solution notebook regenerated while the checks were half-edited kept a NameError in every
+    visible check's output once (the byte-for-byte test names only the first file)."""
+    for path in sorted((REPO / "solutions").glob("*/*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        errors = [o.get("ename") for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        assert errors == [], f"{path.relative_to(REPO)} 有出错的单元格：{errors}；修好后运行 make assignments"
+
+
 def test_a_print_split_by_the_kernel_is_one_output_in_solutions():
     """solutions/ must not depend on when the kernel flushes stdout (CI once got two outputs)."""
     import nbformat

@@ -244,7 +244,7 @@ def test_param_shapes_correct_styles_pass():
 @pytest.mark.parametrize("mistake, expected", [
     ("no_reverse", "缺少反向方向的参数"),
     ("upper_one_direction", "双向网络第 k≥1 层的输入是下面一层两个方向"),
-    ("gru_two", "GRU 的权重和偏置按门叠放"),
+    ("gru_two", "GRU 的权重和偏置按门块叠放"),
     ("one_bias", "缺少偏置"),
     ("no_bias", "缺少偏置"),
     ("no_hr", "还多一个投影矩阵 weight_hr_l{k}"),
@@ -321,7 +321,7 @@ def test_num_params_correct_styles_pass():
 
 
 @pytest.mark.parametrize("mistake, expected", [
-    ("gru_two", "结果像是把组数数错了。GRU"),
+    ("gru_two", "结果像是把门块数数错了。GRU"),
     ("one_bias", "只算了一个偏置"),
     ("forgets_bias", "偏置没有算进去"),
     ("ignores_bias", "bias=False 时模块没有偏置参数"),
@@ -349,7 +349,7 @@ def test_each_num_params_mistake_gets_its_hint(mistake, expected):
 def test_num_params_unknown_mistake_gets_the_generic_message():
     msg = hint_for(checks.check_recurrent_num_params, count_with(off_by_one=True))
     assert "逐项数一数" in msg
-    for specific in ("组数数错", "偏置没有算进去", "单向网络", "只算了一层", "proj_size 被忽略", "只数了前向"):
+    for specific in ("门块数数错", "偏置没有算进去", "单向网络", "只算了一层", "proj_size 被忽略", "只数了前向"):
         assert specific not in msg
 
 

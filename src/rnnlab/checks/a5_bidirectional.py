@@ -45,8 +45,8 @@ NO_EDIT = "manual_bidirectional_rnn 修改了 rnn 的参数：只读取 weight_i
 
 GATE_WORDS = {
     "RNN": "nn.RNN 没有门：它的每个权重和偏置只有一组，行数就是 hidden_size。",
-    "LSTM": "LSTM 的权重和偏置按门叠放：数一数它有几组（输入门、遗忘门、候选记忆元、输出门），行数是组数 × hidden_size。",
-    "GRU": "GRU 的权重和偏置按门叠放：数一数它有几组（重置门、更新门、候选隐状态），行数是组数 × hidden_size。",
+    "LSTM": "LSTM 的权重和偏置按门块叠放：数一数它有几个门块（输入门、遗忘门、候选记忆元、输出门各一块），行数是门块数 × hidden_size。",
+    "GRU": "GRU 的权重和偏置按门块叠放：数一数它有几个门块（重置门、更新门、候选隐状态各一块），行数是门块数 × hidden_size。",
 }
 LAYER = re.compile(r"_l(\d+)(_reverse)?$")
 
@@ -303,7 +303,7 @@ def _count_variants(mode, input_size, hidden_size, kw) -> list[tuple[int, str]]:
     for g in (1, 2, 3, 4):
         if g != G:
             out.append((sum(v if n.startswith("weight_hr") else v // G * g for n, v in numel.items()),
-                        "结果像是把组数数错了。" + GATE_WORDS[mode]))
+                        "结果像是把门块数数错了。" + GATE_WORDS[mode]))
     # A count that two different mistakes give names neither: the generic message is given instead.
     hints_of: dict[int, set[str]] = {}
     for c, h in out:

@@ -125,6 +125,25 @@ def test_a_missing_value_error_costs_only_its_own_points(name):
     assert lost == {f"test_{gid}_refuses_proj_size_visible", f"test_{gid}_refuses_proj_size_hidden"}, lost
 
 
+def _item_cases() -> list:
+    """(aid, mistake) of every ITEM_CELLS entry in the answer matrices (each matrix may list its own)."""
+    return [pytest.param(aid, name, id=f"{aid}-{name}") for aid in ASSIGNMENTS
+            for name in sorted(getattr(answers_of(aid), "ITEM_CELLS", {}))]
+
+
+@pytest.mark.parametrize("aid, name", _item_cases())
+def test_a_mistake_in_one_contract_item_costs_exactly_that_items_cells(aid, name):
+    """Partial credit (issue 21, point 4): each contract item has its own visible and hidden cells, so a
+    function right but for one item keeps the points of the others (ITEM_CELLS: what it loses, exactly)."""
+    module = answers_of(aid)
+    gid, _, _ = module.WRONG[name]
+    want = set(module.ITEM_CELLS[name])
+    assert want < set(module.TESTS_OF[gid]), f"{name}：应当只丢 {gid} 的一部分分数"
+    assert set(visible_of(want)) and want - set(visible_of(want)), f"{name}：这一项的可见检查和隐藏测试都要丢分"
+    lost = failed(results(aid)[name])
+    assert lost == want, f"{name} 应当只丢 {sorted(want)}，实际丢了 {sorted(lost)}"
+
+
 @pytest.mark.parametrize("aid, name", [("a5_bidirectional", "manual_h_read_back_from_output")])
 def test_a_hidden_gradient_test_explains_an_in_place_error_in_chinese(aid, name):
     """Hidden feedback too: torch's in-place error inside backward() comes with its Chinese hint."""

@@ -21,8 +21,21 @@ from rnnlab.checks.core import TORCH_HINTS
 from checktools import hint_for
 
 HINTS = a3.HINTS
-SHAPES, COUNT, SPLIT, STEP = (a3.check_lstm_param_shapes, a3.check_lstm_num_params, a3.check_split_lstm_gates,
-                              a3.check_lstm_cell_step)
+
+
+def _all(*checks):
+    """A function's visible checks (one per contract item) in their cells' order, as one: the first
+    that fails raises, as the student meets them running the notebook."""
+    def run(fn):
+        return " ".join(check(fn) for check in checks)
+    run.__name__ = checks[0].__name__
+    return run
+
+
+SHAPES = _all(a3.check_lstm_param_shapes, a3.check_lstm_param_shapes_layers, a3.check_lstm_param_shapes_proj)
+COUNT = _all(a3.check_lstm_num_params, a3.check_lstm_num_params_layers, a3.check_lstm_num_params_no_bias)
+SPLIT = _all(a3.check_split_lstm_gates, a3.check_split_lstm_gates_bias)
+STEP = _all(a3.check_lstm_cell_step, a3.check_lstm_cell_step_grad)
 
 
 # ---------------------------------------------------------------- test-side implementations (never in rnnlab)
@@ -309,6 +322,8 @@ MISTAKES = {
     "step_generic": (STEP, with_(step, sigmoid_g=True)),
     "step_detached": (STEP, with_(step, detach=True)),
     "step_grad_generic": (STEP, with_(step, detach_wh=True)),
+    # the gradients' own check, run on a step whose values are wrong
+    "step_grad_values_first": (a3.check_lstm_cell_step_grad, with_(step, sigmoid_g=True)),
 }
 
 
@@ -436,6 +451,72 @@ def test_visible_cases_try_every_setting_of_the_contract():
     assert kinds == {0, 1}  # a 1-D bias and 2-D weights
     assert any(c[2] == (c[1],) for c in a3.SPLIT_CASES) and any(c[2] and c[2] != (c[1],) for c in a3.SPLIT_CASES)
     assert any(i == 4 * h for _, _, i, h in a3.STEP_CASES) and any(i != 4 * h for _, _, i, h in a3.STEP_CASES)
+
+
+def test_each_contract_item_has_its_own_cases():
+    """One layer / several / proj_size; one layer / several / bias=False; weights / biases (issue 21, point 4).
+    Several layers with a projection (or bias=False) belong to the projection's (bias=False's) item."""
+    items = a3.SHAPE_ITEMS
+    assert all(L == 1 and P == 0 for _, _, L, P, _ in items["base"]) and any(c[4] for c in items["base"])
+    assert any(not c[4] for c in items["base"])  # num_layers=1, proj_size=0 passed explicitly too
+    assert all(L > 1 and P == 0 for _, _, L, P, _ in items["layers"])
+    assert all(P > 0 for *_, P, _ in items["proj"]) and {c[2] > 1 for c in items["proj"]} == {False, True}
+    items = a3.COUNT_ITEMS
+    assert all(L == 1 and bias for _, _, L, bias, _ in items["base"]) and any(c[4] for c in items["base"])
+    assert all(L > 1 and bias for _, _, L, bias, _ in items["layers"])
+    assert all(not bias for *_, bias, _ in items["no_bias"]) and {c[2] > 1 for c in items["no_bias"]} == {False, True}
+    assert all(len(c[2]) == 1 for c in a3.SPLIT_ITEMS["weight"]) and all(c[2] == () for c in a3.SPLIT_ITEMS["bias"])
+    assert len({c[1] for c in a3.SPLIT_ITEMS["bias"]}) > 1
+
+
+# (an item's visible check, a mistake in another item): the check passes it, the mistake costs only its item
+OTHER_ITEMS_MISTAKE = [
+    (a3.check_lstm_param_shapes, with_(shapes, ignore_proj=True)),
+    (a3.check_lstm_param_shapes, with_(shapes, drop_hr=True)),
+    (a3.check_lstm_param_shapes, with_(shapes, layer_input=True)),
+    (a3.check_lstm_param_shapes_layers, with_(shapes, ignore_proj=True)),
+    (a3.check_lstm_param_shapes_layers, with_(shapes, drop_hr=True)),
+    (a3.check_lstm_num_params, with_(count, bias_always=True)),
+    (a3.check_lstm_num_params, with_(count, layer_input=True)),
+    (a3.check_lstm_num_params_layers, with_(count, bias_always=True)),
+    (a3.check_lstm_num_params_no_bias, with_(count, one_bias=True)),
+    (a3.check_split_lstm_gates, with_(split, assumes_2d=True)),
+    (a3.check_split_lstm_gates, with_(split, reshape_keeps_2d=True)),
+    (a3.check_lstm_cell_step, with_(step, detach=True)),
+    (a3.check_lstm_cell_step, with_(step, detach_wh=True)),
+]
+# (an item's visible check, the mistake of that item): caught there
+OWN_ITEMS_MISTAKE = [
+    (a3.check_lstm_param_shapes_proj, with_(shapes, ignore_proj=True)),
+    (a3.check_lstm_param_shapes_proj, with_(shapes, drop_hr=True)),
+    (a3.check_lstm_param_shapes_layers, with_(shapes, layer_input=True)),
+    (a3.check_lstm_num_params_no_bias, with_(count, bias_always=True)),
+    (a3.check_lstm_num_params_layers, with_(count, layer_input=True)),
+    (a3.check_split_lstm_gates_bias, with_(split, assumes_2d=True)),
+    (a3.check_split_lstm_gates_bias, with_(split, reshape_keeps_2d=True)),
+    (a3.check_lstm_cell_step_grad, with_(step, detach=True)),
+    (a3.check_lstm_cell_step_grad, with_(step, detach_wh=True)),
+]
+
+
+@pytest.mark.parametrize("index", range(len(OTHER_ITEMS_MISTAKE)))
+def test_an_items_check_passes_a_mistake_of_another_item(index):
+    check, wrong = OTHER_ITEMS_MISTAKE[index]
+    assert "通过" in check(wrong)
+
+
+@pytest.mark.parametrize("index", range(len(OWN_ITEMS_MISTAKE)))
+def test_an_items_check_catches_its_own_mistake(index):
+    check, wrong = OWN_ITEMS_MISTAKE[index]
+    hint_for(check, wrong)
+
+
+def test_every_visible_check_reports_not_implemented():
+    def stub(*a, **k):
+        raise NotImplementedError()
+    for name in dir(a3):
+        if name.startswith(("check_lstm", "check_split")):
+            assert "还没有实现" in hint_for(getattr(a3, name), stub), name
 
 
 # The answer matrix of tests/answers/ against the visible checks: tests/test_checks_answers.py.

@@ -19,7 +19,20 @@ from rnnlab.checks.core import TORCH_HINTS, CheckFailed
 from checktools import hint_for
 
 HINTS = a4.HINTS
-STEP, SPLIT, SHAPES = a4.check_gru_cell_step, a4.check_split_gru_gates, a4.check_gru_param_shapes
+
+
+def _all(*checks):
+    """A function's visible checks (one per contract item) in their cells' order, as one: the first
+    that fails raises, as the student meets them running the notebook."""
+    def run(fn):
+        return " ".join(check(fn) for check in checks)
+    run.__name__ = checks[0].__name__
+    return run
+
+
+STEP = _all(a4.check_gru_cell_step, a4.check_gru_cell_step_grad)
+SPLIT = _all(a4.check_split_gru_gates, a4.check_split_gru_gates_bias, a4.check_split_gru_gates_graph)
+SHAPES = _all(a4.check_gru_param_shapes, a4.check_gru_param_shapes_layers)
 
 
 # ---------------------------------------------------------------- test-side implementations
@@ -231,6 +244,9 @@ MISTAKES = {
     "step_grad": (STEP, lambda x, h, wi, wh, bi, bh: step(x, h, wi, wh, bi, bh) + 0.5 * (bi - bi.detach()).sum(),
                   {"name": "bias_ih"}),
     "no_fused": (STEP, lambda x, h, wi, wh, bi, bh: torch.gru_cell(x, h, wi, wh, bi, bh), {}),
+    # the gradients' own check, run on a step whose values are wrong
+    "step_grad_values_first": (a4.check_gru_cell_step_grad, with_(n_sigmoid=True),
+                               {"what": "gru_cell_step（batch=2, input_size=5, hidden_size=4），求梯度"}),
     # split_gru_gates
     "split_not_three": (SPLIT, split_with(not_tuple=True), {"got": "Tensor"}),
     "split_four": (SPLIT, split_with(four=True), {}),
@@ -412,6 +428,61 @@ def test_visible_cases_try_every_variant_of_the_contract():
     layers = {c[2] for c in a4.SHAPE_CASES}
     assert 1 in layers and max(layers) > 1 and any(c[3] for c in a4.SHAPE_CASES)
     assert all(c[0] != c[1] for c in a4.SHAPE_CASES if c[2] > 1)  # tells weight_ih_l1's (3H, H) from (3H, I)
+
+
+def test_each_contract_item_has_its_own_cases():
+    """One layer (the default call too) / several layers (issue 21, point 4)."""
+    base, layers = a4.SHAPE_ITEMS["base"], a4.SHAPE_ITEMS["layers"]
+    assert all(c[2] == 1 for c in base) and {c[3] for c in base} == {True, False}
+    assert all(c[2] > 1 and not c[3] for c in layers)
+
+
+def _rowwise(weight):
+    """A split that works on 2-D weights only (2-D slicing): the bias item's mistake."""
+    return split(weight, two_d_slicing=True)
+
+
+# (an item's visible check, a mistake in another item): the check passes it, the mistake costs only its item
+OTHER_ITEMS_MISTAKE = [
+    (a4.check_gru_param_shapes, shapes_with(upper_input=True)),
+    (a4.check_gru_param_shapes, shapes_with(only_l0=True)),
+    (a4.check_split_gru_gates, _rowwise),
+    (a4.check_split_gru_gates, split_with(detach=True)),
+    (a4.check_split_gru_gates_bias, split_with(detach=True)),
+    (a4.check_split_gru_gates_graph, _rowwise),
+    (a4.check_split_gru_gates_graph, split_with(order=True)),
+    (a4.check_gru_cell_step, with_(detach=True)),
+    (a4.check_gru_cell_step, lambda x, h, wi, wh, bi, bh: step(x, h.detach(), wi, wh, bi, bh)),
+]
+# (an item's visible check, the mistake of that item): caught there
+OWN_ITEMS_MISTAKE = [
+    (a4.check_gru_param_shapes_layers, shapes_with(upper_input=True)),
+    (a4.check_gru_param_shapes_layers, shapes_with(only_l0=True)),
+    (a4.check_split_gru_gates_bias, _rowwise),
+    (a4.check_split_gru_gates_graph, split_with(detach=True)),
+    (a4.check_gru_cell_step_grad, with_(detach=True)),
+    (a4.check_gru_cell_step_grad, lambda x, h, wi, wh, bi, bh: step(x, h.detach(), wi, wh, bi, bh)),
+]
+
+
+@pytest.mark.parametrize("index", range(len(OTHER_ITEMS_MISTAKE)))
+def test_an_items_check_passes_a_mistake_of_another_item(index):
+    check, wrong = OTHER_ITEMS_MISTAKE[index]
+    assert "通过" in check(wrong)
+
+
+@pytest.mark.parametrize("index", range(len(OWN_ITEMS_MISTAKE)))
+def test_an_items_check_catches_its_own_mistake(index):
+    check, wrong = OWN_ITEMS_MISTAKE[index]
+    hint_for(check, wrong)
+
+
+def test_every_visible_check_reports_not_implemented():
+    def stub(*a, **k):
+        raise NotImplementedError()
+    for name in dir(a4):
+        if name.startswith(("check_gru", "check_split")):
+            assert "还没有实现" in hint_for(getattr(a4, name), stub), name
 
 
 # The answer matrix of tests/answers/ against the visible checks: tests/test_checks_answers.py.

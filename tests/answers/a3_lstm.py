@@ -5,11 +5,41 @@ shows the line a student gets wrong, and fails loudly if the base no longer cont
 """
 
 TESTS_OF = {
-    "lstm_param_shapes": ("test_lstm_param_shapes_visible", "test_lstm_param_shapes_hidden"),
-    "lstm_num_params": ("test_lstm_num_params_visible", "test_lstm_num_params_hidden"),
-    "split_lstm_gates": ("test_split_lstm_gates_visible", "test_split_lstm_gates_hidden"),
-    "lstm_cell_step": ("test_lstm_cell_step_visible", "test_lstm_cell_step_hidden_sizes",
-                       "test_lstm_cell_step_hidden_grad"),
+    # Each contract item has its own visible and hidden cells (issue 21, point 4): one layer / several
+    # layers / proj_size; one layer / several layers / bias=False; 2-D weight / 1-D bias; values / gradients.
+    "lstm_param_shapes": ("test_lstm_param_shapes_visible", "test_lstm_param_shapes_layers_visible",
+                          "test_lstm_param_shapes_proj_visible", "test_lstm_param_shapes_hidden",
+                          "test_lstm_param_shapes_layers_hidden", "test_lstm_param_shapes_proj_hidden"),
+    "lstm_num_params": ("test_lstm_num_params_visible", "test_lstm_num_params_layers_visible",
+                        "test_lstm_num_params_no_bias_visible", "test_lstm_num_params_hidden",
+                        "test_lstm_num_params_layers_hidden", "test_lstm_num_params_no_bias_hidden"),
+    "split_lstm_gates": ("test_split_lstm_gates_visible", "test_split_lstm_gates_bias_visible",
+                         "test_split_lstm_gates_hidden", "test_split_lstm_gates_bias_hidden"),
+    "lstm_cell_step": ("test_lstm_cell_step_visible", "test_lstm_cell_step_grad_visible",
+                       "test_lstm_cell_step_hidden_sizes", "test_lstm_cell_step_hidden_grad"),
+}
+
+# Partial credit (tests/test_assignments.py): a mistake loses exactly these cells and keeps the rest of its
+# question. A net with several layers AND a projection (or bias=False) belongs to the projection's (bias=False's)
+# item, so a mistake about layer k >= 1 costs that item's cells too; Keras' one bias keeps only bias=False's.
+ITEM_CELLS = {
+    "shapes_proj_size_ignored": ("test_lstm_param_shapes_proj_visible", "test_lstm_param_shapes_proj_hidden"),
+    "shapes_no_weight_hr": ("test_lstm_param_shapes_proj_visible", "test_lstm_param_shapes_proj_hidden"),
+    "shapes_upper_layers_ignore_the_projection": ("test_lstm_param_shapes_proj_visible",
+                                                  "test_lstm_param_shapes_proj_hidden"),
+    "shapes_layer_k_takes_input_size": ("test_lstm_param_shapes_layers_visible", "test_lstm_param_shapes_layers_hidden",
+                                        "test_lstm_param_shapes_proj_visible", "test_lstm_param_shapes_proj_hidden"),
+    "count_bias_flag_ignored": ("test_lstm_num_params_no_bias_visible", "test_lstm_num_params_no_bias_hidden"),
+    "count_bias_flag_ignored_above_layer_0": ("test_lstm_num_params_no_bias_visible",
+                                              "test_lstm_num_params_no_bias_hidden"),
+    "count_layer_k_takes_input_size": ("test_lstm_num_params_layers_visible", "test_lstm_num_params_layers_hidden",
+                                       "test_lstm_num_params_no_bias_visible", "test_lstm_num_params_no_bias_hidden"),
+    "count_one_bias_per_layer_keras": ("test_lstm_num_params_visible", "test_lstm_num_params_layers_visible",
+                                       "test_lstm_num_params_hidden", "test_lstm_num_params_layers_hidden"),
+    "split_assumes_a_matrix": ("test_split_lstm_gates_bias_visible", "test_split_lstm_gates_bias_hidden"),
+    "split_bias_kept_2d": ("test_split_lstm_gates_bias_visible", "test_split_lstm_gates_bias_hidden"),
+    "step_detached": ("test_lstm_cell_step_grad_visible", "test_lstm_cell_step_hidden_grad"),
+    "step_h_prev_detached": ("test_lstm_cell_step_grad_visible", "test_lstm_cell_step_hidden_grad"),
 }
 
 
@@ -212,6 +242,9 @@ WRONG = {
     "shapes_one_bias_per_layer": ("lstm_param_shapes", _edit(
         SHAPES, '        shapes[f"bias_hh_l{k}"] = (4 * hidden_size,)\n', ""), True),
     "shapes_one_gate_rows": ("lstm_param_shapes", SHAPES.replace("4 * hidden_size", "hidden_size"), True),
+    "shapes_upper_layers_ignore_the_projection": ("lstm_param_shapes", _edit(
+        SHAPES, "(4 * hidden_size, input_size if k == 0 else h_out)", "(4 * hidden_size, input_size if k == 0 else hidden_size)"),
+        True),
     "shapes_cell_names_for_one_layer": ("lstm_param_shapes", _edit(
         SHAPES, "    return shapes\n",
         "    if num_layers == 1:\n        shapes = {k[:-3]: v for k, v in shapes.items()}\n    return shapes\n"), True),
@@ -243,6 +276,8 @@ def lstm_param_shapes(input_size, hidden_size, num_layers=1, proj_size=0):
     "count_layer_k_takes_input_size": ("lstm_num_params", _edit(
         COUNT, "n_in = input_size if k == 0 else hidden_size", "n_in = input_size"), True),
     "count_bias_flag_ignored": ("lstm_num_params", _edit(COUNT, "        if bias:\n", "        if True:\n"), True),
+    "count_bias_flag_ignored_above_layer_0": ("lstm_num_params", _edit(
+        COUNT, "        if bias:\n", "        if bias or k > 0:\n"), True),
     "count_three_gates": ("lstm_num_params", COUNT.replace("4 * hidden_size", "3 * hidden_size"), True),
     "count_returns_float": ("lstm_num_params", _edit(
         COUNT, "    return total\n", "    return total * 1.0\n"), True),
@@ -277,6 +312,11 @@ def split_lstm_gates(weight):
     H = weight.shape[0] // 4
     return tuple(weight.view(H, 4, *weight.shape[1:]).transpose(0, 1))
 ''', True),
+    "split_bias_kept_2d": ("split_lstm_gates", '''\
+def split_lstm_gates(weight):
+    H = weight.shape[0] // 4
+    return tuple(weight.reshape(4, H, -1))
+''', True),
     "split_squeezes_blocks": ("split_lstm_gates", _edit(
         SPLIT, "    return w_i, w_f, w_g, w_o\n", "    return tuple(w.squeeze() for w in (w_i, w_f, w_g, w_o))\n"), False),
 
@@ -296,6 +336,8 @@ def split_lstm_gates(weight):
         "    c_prev *= torch.sigmoid(f)\n    c_t = c_prev + torch.sigmoid(i) * torch.tanh(g)\n"), True),
     "step_detached": ("lstm_cell_step", _edit(
         STEP, "    return h_t, c_t\n", "    return h_t.detach(), c_t.detach()\n"), True),
+    "step_h_prev_detached": ("lstm_cell_step", _edit(
+        STEP, "F.linear(h_prev, weight_hh, bias_hh)", "F.linear(h_prev.detach(), weight_hh, bias_hh)"), True),
     "step_calls_lstm_cell": ("lstm_cell_step", '''\
 def lstm_cell_step(x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
     return torch.lstm_cell(x_t, (h_prev, c_prev), weight_ih, weight_hh, bias_ih, bias_hh)

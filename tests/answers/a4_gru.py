@@ -5,9 +5,28 @@ student gets wrong, and fails loudly if the base no longer contains it.
 """
 
 TESTS_OF = {
-    "gru_param_shapes": ("test_gru_param_shapes_visible", "test_gru_param_shapes_hidden"),
-    "split_gru_gates": ("test_split_gru_gates_visible", "test_split_gru_gates_hidden"),
-    "gru_cell_step": ("test_gru_cell_step_visible", "test_gru_cell_step_hidden_sizes", "test_gru_cell_step_hidden_grad"),
+    # Each contract item has its own visible and hidden cells (issue 21, point 4): one layer / several
+    # layers; 2-D weight / 1-D bias / blocks on the graph; values / gradients.
+    "gru_param_shapes": ("test_gru_param_shapes_visible", "test_gru_param_shapes_layers_visible",
+                         "test_gru_param_shapes_hidden", "test_gru_param_shapes_layers_hidden"),
+    "split_gru_gates": ("test_split_gru_gates_visible", "test_split_gru_gates_bias_visible",
+                        "test_split_gru_gates_graph_visible", "test_split_gru_gates_hidden",
+                        "test_split_gru_gates_bias_hidden", "test_split_gru_gates_graph_hidden"),
+    "gru_cell_step": ("test_gru_cell_step_visible", "test_gru_cell_step_grad_visible",
+                      "test_gru_cell_step_hidden_sizes", "test_gru_cell_step_hidden_grad"),
+}
+
+# Partial credit (tests/test_assignments.py): a mistake in one contract item loses exactly these cells and keeps
+# the rest of its question (a wrong gate order spoils weights and biases alike, yet keeps the graph item).
+ITEM_CELLS = {
+    "shapes_upper_layers_read_x": ("test_gru_param_shapes_layers_visible", "test_gru_param_shapes_layers_hidden"),
+    "shapes_only_layer_0": ("test_gru_param_shapes_layers_visible", "test_gru_param_shapes_layers_hidden"),
+    "split_2d_slicing_breaks_bias": ("test_split_gru_gates_bias_visible", "test_split_gru_gates_bias_hidden"),
+    "split_detached_copies": ("test_split_gru_gates_graph_visible", "test_split_gru_gates_graph_hidden"),
+    "split_order_z_r_n": ("test_split_gru_gates_visible", "test_split_gru_gates_bias_visible",
+                          "test_split_gru_gates_hidden", "test_split_gru_gates_bias_hidden"),
+    "detached_result": ("test_gru_cell_step_grad_visible", "test_gru_cell_step_hidden_grad"),
+    "h_prev_detached": ("test_gru_cell_step_grad_visible", "test_gru_cell_step_hidden_grad"),
 }
 
 
@@ -192,9 +211,11 @@ WRONG = {
         SHAPES_BASE, "fan_in = input_size if k == 0 else hidden_size", "fan_in = input_size"), True),
     "shapes_four_gates": ("gru_param_shapes", SHAPES_BASE.replace("3 * hidden_size", "4 * hidden_size"), True),
     "shapes_one_gate": ("gru_param_shapes", SHAPES_BASE.replace("3 * hidden_size", "hidden_size"), True),
+    "shapes_only_layer_0": ("gru_param_shapes", _edit(
+        SHAPES_BASE, "    for k in range(num_layers):\n", "    for k in range(1):\n"), True),
     "shapes_hard_coded_visible_cases": ("gru_param_shapes", _edit(
         SHAPES_BASE, "    shapes = {}\n",
-        "    if (input_size, hidden_size, num_layers) not in {(6, 9, 1), (5, 7, 3), (10, 4, 2)}:\n"
+        "    if (input_size, hidden_size, num_layers) not in {(6, 9, 1), (8, 3, 1), (5, 7, 3), (10, 4, 2)}:\n"
         "        return {}\n    shapes = {}\n"), False),
 
     # gru_param_shapes: derive, don't ask (issue 21, point 2)

@@ -14,6 +14,12 @@ without projection, a cell whose gate blocks are permuted or whose bias is zero.
 no formula of the exercise is written here. A hint that names a mistake is given only
 when the answer matches that mistake; anything else gets the generic hint of its function.
 
+Each contract item has its own visible check (and its own points): lstm_param_shapes for one
+layer, for several layers and with proj_size; lstm_num_params for one layer, several layers and
+bias=False; split_lstm_gates for 2-D weights and 1-D biases; lstm_cell_step's values and its
+gradients. A net with several layers AND a projection (or bias=False) belongs to the projection's
+(bias=False's) item.
+
 Every Chinese message is in HINTS; tests/test_checks_a3_lstm.py feeds each one its mistake.
 """
 
@@ -118,6 +124,8 @@ HINTS = {
                      "或者用 torch.tensor 把结果重新包装了一遍？",
     "step_grad_generic": "{part}.sum() 对 {arg} 的梯度与 PyTorch 的不一致：计算图在某处断开了，"
                          "或者用了不可求导的写法（.detach()、.data、.item()、torch.no_grad()、numpy）。",
+    "step_grad_values_first": "{label}：h_t、c_t 的数值还不对，梯度无从比较：先让上面 lstm_cell_step 数值的可见检查通过，"
+                              "这一项只检查梯度。",
 }
 
 
@@ -133,6 +141,47 @@ def count_by_torch(input_size, hidden_size, num_layers=1, bias=True, kind="LSTM"
     """The number of parameters of nn.<kind> (meta device); names starting with `skip` left out."""
     module = getattr(nn, kind)(input_size, hidden_size, num_layers=num_layers, bias=bias, device="meta")
     return sum(p.numel() for n, p in module.named_parameters() if not (skip and n.startswith(skip)))
+
+
+def expect_shapes_of(lstm_param_shapes, input_size, hidden_size, num_layers=None, proj_size=None) -> None:
+    """For hidden tests: lstm_param_shapes(...) must give torch's dict (called with the defaults when
+    num_layers is None), derived without asking torch."""
+    __tracebackhide__ = True
+    name = "lstm_param_shapes"
+    want = shapes_by_torch(input_size, hidden_size, num_layers or 1, proj_size or 0)
+    if num_layers is None:
+        what = f"{name}({input_size}, {hidden_size})（默认参数）"
+        got = derive(lstm_param_shapes, name, input_size, hidden_size)
+    else:
+        what = f"{name}({input_size}, {hidden_size}, num_layers={num_layers}, proj_size={proj_size})"
+        got = derive(lstm_param_shapes, name, input_size, hidden_size, num_layers=num_layers, proj_size=proj_size)
+    if not isinstance(got, dict):
+        fail(f"{what} 应当返回 dict")
+    if set(got) != set(want):
+        fail(f"{what}：参数名与 nn.LSTM 的不一致")
+    for key, shape in want.items():
+        if not (isinstance(got[key], tuple) and all(type(d) is int for d in got[key])):
+            fail(f"{what}：{key} 的形状应当是由 int 组成的元组")
+        if tuple(got[key]) != shape:
+            fail(f"{what}：{key} 的形状与 nn.LSTM 的不一致")
+
+
+def expect_count_of(lstm_num_params, input_size, hidden_size, num_layers=None, bias=None) -> None:
+    """For hidden tests: lstm_num_params(...) must be torch's count, an int (the defaults when
+    num_layers is None), derived without asking torch."""
+    __tracebackhide__ = True
+    name = "lstm_num_params"
+    want = count_by_torch(input_size, hidden_size, num_layers or 1, True if bias is None else bias)
+    if num_layers is None:
+        what = f"{name}({input_size}, {hidden_size})（默认参数）"
+        got = derive(lstm_num_params, name, input_size, hidden_size)
+    else:
+        what = f"{name}({input_size}, {hidden_size}, num_layers={num_layers}, bias={bias})"
+        got = derive(lstm_num_params, name, input_size, hidden_size, num_layers=num_layers, bias=bias)
+    if type(got) is not int:
+        fail(f"{what} 应当返回 int")
+    if got != want:
+        fail(f"{what} 与 nn.LSTM 的参数个数不一致")
 
 
 def stacked_gates(g: torch.Generator, hidden: int, *cols: int):
@@ -169,12 +218,12 @@ def _permuted(t: torch.Tensor, order) -> torch.Tensor:
 
 # ------------------------------------------------------------------ lstm_param_shapes
 
-SHAPE_CASES = [  # (input_size, hidden_size, num_layers, proj_size, call with the defaults)
-    (6, 5, 1, 0, True),
-    (6, 5, 3, 0, False),
-    (7, 4, 1, 2, False),
-    (3, 8, 2, 5, False),
-]
+SHAPE_ITEMS = {  # contract item -> [(input_size, hidden_size, num_layers, proj_size, call with the defaults)]
+    "base": [(6, 5, 1, 0, True), (7, 4, 1, 0, False)],          # one layer, no projection
+    "layers": [(6, 5, 3, 0, False)],                            # several layers
+    "proj": [(7, 4, 1, 2, False), (3, 8, 2, 5, False)],         # proj_size > 0, one and several layers
+}
+SHAPE_CASES = [case for cases in SHAPE_ITEMS.values() for case in cases]
 
 
 def _shape_label(name, I, H, L, P, defaults):
@@ -223,12 +272,10 @@ def _shape_variants(I, H, L, P) -> list[tuple[str, dict]]:
     return [(key, {k: s for k, s in shapes.items() if s != want[k]}) for key, shapes in out]
 
 
-@fresh_torch_state
-def check_lstm_param_shapes(lstm_param_shapes) -> str:
-    """Visible check for `lstm_param_shapes`: num_layers 1 and 3, proj_size 0 and > 0, the defaults."""
+def _check_shapes(lstm_param_shapes, cases, passed: str) -> str:
     __tracebackhide__ = True
     name = "lstm_param_shapes"
-    plans = [(c, shapes_by_torch(*c[:4]), _shape_variants(*c[:4])) for c in SHAPE_CASES]
+    plans = [(c, shapes_by_torch(*c[:4]), _shape_variants(*c[:4])) for c in cases]
     for (I, H, L, P, defaults), want, variants in plans:
         label = _shape_label(name, I, H, L, P, defaults)
         result = derive(lstm_param_shapes, name, I, H) if defaults else \
@@ -253,17 +300,38 @@ def check_lstm_param_shapes(lstm_param_shapes) -> str:
             if key.startswith("bias") and len(got) != 1:
                 fail(HINTS["bias_not_1d"].format(label=label, key=key))
             fail(HINTS["shape_generic"].format(label=label, key=key))
-    return f"{name} 通过了可见检查。"
+    return f"{name}{passed}通过了可见检查。"
+
+
+@fresh_torch_state
+def check_lstm_param_shapes(lstm_param_shapes) -> str:
+    """Visible check for `lstm_param_shapes`, one layer without projection (the defaults too)."""
+    __tracebackhide__ = True
+    return _check_shapes(lstm_param_shapes, SHAPE_ITEMS["base"], "（一层、不投影）")
+
+
+@fresh_torch_state
+def check_lstm_param_shapes_layers(lstm_param_shapes) -> str:
+    """Visible check of the item num_layers > 1 (without projection)."""
+    __tracebackhide__ = True
+    return _check_shapes(lstm_param_shapes, SHAPE_ITEMS["layers"], "（多层）")
+
+
+@fresh_torch_state
+def check_lstm_param_shapes_proj(lstm_param_shapes) -> str:
+    """Visible check of the item proj_size > 0 (one layer and several)."""
+    __tracebackhide__ = True
+    return _check_shapes(lstm_param_shapes, SHAPE_ITEMS["proj"], "（proj_size > 0）")
 
 
 # ------------------------------------------------------------------ lstm_num_params
 
-COUNT_CASES = [  # (input_size, hidden_size, num_layers, bias, call with the defaults)
-    (6, 5, 1, True, True),
-    (4, 6, 3, True, False),
-    (5, 3, 1, False, False),
-    (3, 8, 2, False, False),
-]
+COUNT_ITEMS = {  # contract item -> [(input_size, hidden_size, num_layers, bias, call with the defaults)]
+    "base": [(6, 5, 1, True, True), (4, 7, 1, True, False)],    # one layer with biases
+    "layers": [(4, 6, 3, True, False)],                         # several layers
+    "no_bias": [(5, 3, 1, False, False), (3, 8, 2, False, False)],  # bias=False, one layer and several
+}
+COUNT_CASES = [case for cases in COUNT_ITEMS.values() for case in cases]
 
 
 def _count_label(name, I, H, L, bias, defaults):
@@ -285,12 +353,10 @@ def _count_variants(I, H, L, bias) -> list[tuple[str, int]]:
     return [(k, n) for k, n in out if n != want]
 
 
-@fresh_torch_state
-def check_lstm_num_params(lstm_num_params) -> str:
-    """Visible check for `lstm_num_params`: num_layers 1 and > 1, bias True and False, the defaults."""
+def _check_counts(lstm_num_params, cases, passed: str) -> str:
     __tracebackhide__ = True
     name = "lstm_num_params"
-    plans = [(c, count_by_torch(*c[:4]), _count_variants(*c[:4])) for c in COUNT_CASES]
+    plans = [(c, count_by_torch(*c[:4]), _count_variants(*c[:4])) for c in cases]
     for (I, H, L, bias, defaults), want, variants in plans:
         label = _count_label(name, I, H, L, bias, defaults)
         got = derive(lstm_num_params, name, I, H) if defaults else \
@@ -305,17 +371,40 @@ def check_lstm_num_params(lstm_num_params) -> str:
         if len(named) == 1:  # two mistakes giving the same count: neither is named
             fail(HINTS[named.pop()].format(label=label))
         fail(HINTS["count_generic"].format(label=label))
-    return f"{name} 通过了可见检查。"
+    return f"{name}{passed}通过了可见检查。"
+
+
+@fresh_torch_state
+def check_lstm_num_params(lstm_num_params) -> str:
+    """Visible check for `lstm_num_params`, one layer with biases (the defaults too)."""
+    __tracebackhide__ = True
+    return _check_counts(lstm_num_params, COUNT_ITEMS["base"], "（一层、有偏置）")
+
+
+@fresh_torch_state
+def check_lstm_num_params_layers(lstm_num_params) -> str:
+    """Visible check of the item num_layers > 1 (with biases)."""
+    __tracebackhide__ = True
+    return _check_counts(lstm_num_params, COUNT_ITEMS["layers"], "（多层）")
+
+
+@fresh_torch_state
+def check_lstm_num_params_no_bias(lstm_num_params) -> str:
+    """Visible check of the item bias=False (one layer and several)."""
+    __tracebackhide__ = True
+    return _check_counts(lstm_num_params, COUNT_ITEMS["no_bias"], "（bias=False）")
 
 
 # ------------------------------------------------------------------ split_lstm_gates
 
-SPLIT_CASES = [  # (seed, hidden_size, columns, what the tensor stands for)
-    (3101, 3, (8,), "weight_ih，形状 (4*3, 8)"),
-    (3102, 3, (3,), "weight_hh，形状 (4*3, 3)"),
-    (3103, 5, (2,), "proj_size=2 时的 weight_hh，形状 (4*5, 2)"),
-    (3104, 3, (), "一维的偏置 bias_ih，形状 (4*3,)"),
-]
+SPLIT_ITEMS = {  # contract item -> [(seed, hidden_size, columns, what the tensor stands for)]
+    "weight": [(3101, 3, (8,), "weight_ih，形状 (4*3, 8)"),
+               (3102, 3, (3,), "weight_hh，形状 (4*3, 3)"),
+               (3103, 5, (2,), "proj_size=2 时的 weight_hh，形状 (4*5, 2)")],
+    "bias": [(3104, 3, (), "一维的偏置 bias_ih，形状 (4*3,)"),
+             (3105, 5, (), "一维的偏置 bias_hh，形状 (4*5,)")],
+}
+SPLIT_CASES = [case for cases in SPLIT_ITEMS.values() for case in cases]
 
 
 def run_split(split_lstm_gates, weight: torch.Tensor, label: str):
@@ -348,13 +437,11 @@ def run_split(split_lstm_gates, weight: torch.Tensor, label: str):
     return blocks
 
 
-@fresh_torch_state
-def check_split_lstm_gates(split_lstm_gates) -> str:
-    """Visible check for `split_lstm_gates`: weight_ih, weight_hh (with and without proj_size), a bias."""
+def _check_split(split_lstm_gates, cases, passed: str) -> str:
     __tracebackhide__ = True
     name = "split_lstm_gates"
     plans = []
-    for seed, hidden, cols, what in SPLIT_CASES:
+    for seed, hidden, cols, what in cases:
         weight, blocks = stacked_gates(oracles.seeded(seed), hidden, *cols)
         want = [blocks[g] for g in GATES]
         interleaved = [weight[j::4] for j in range(4)]
@@ -377,7 +464,21 @@ def check_split_lstm_gates(split_lstm_gates) -> str:
                 fail(HINTS["split_shape_generic"].format(label=label, what=what, got=shape_of(a)))
             if not close(a, b):
                 fail(HINTS["split_generic"].format(label=label, what=what))
-    return f"{name} 通过了可见检查。"
+    return f"{name}{passed}通过了可见检查。"
+
+
+@fresh_torch_state
+def check_split_lstm_gates(split_lstm_gates) -> str:
+    """Visible check for `split_lstm_gates` on 2-D weights: weight_ih, weight_hh (with and without proj_size)."""
+    __tracebackhide__ = True
+    return _check_split(split_lstm_gates, SPLIT_ITEMS["weight"], "（二维的权重）")
+
+
+@fresh_torch_state
+def check_split_lstm_gates_bias(split_lstm_gates) -> str:
+    """Visible check of the item 1-D bias."""
+    __tracebackhide__ = True
+    return _check_split(split_lstm_gates, SPLIT_ITEMS["bias"], "（一维的偏置）")
 
 
 # ------------------------------------------------------------------ lstm_cell_step
@@ -484,14 +585,12 @@ def step_gradients(args, part: int):
 
 @fresh_torch_state
 def check_lstm_cell_step(lstm_cell_step) -> str:
-    """Visible check for `lstm_cell_step`: two sizes (one with a square weight_ih), then gradients."""
+    """Visible check for `lstm_cell_step`'s values: two sizes (one with a square weight_ih)."""
     __tracebackhide__ = True
     plans = []
     for seed, batch, inp, hid in STEP_CASES:
         args = step_inputs(seed, batch, inp, hid)
         plans.append((args, lstm_cell_by_torch(*args), _step_variants(args)))
-    grad_args = plans[GRAD_CASE][0]
-    grads = [step_gradients(grad_args, part) for part in (0, 1)]
 
     for args, (want_h, want_c), variants in plans:
         label = _step_label(args)
@@ -508,11 +607,23 @@ def check_lstm_cell_step(lstm_cell_step) -> str:
             fail(HINTS[named.pop()].format(label=label))
         check_values(c_t, want_c, f"{label}：c_t", HINTS["step_generic"])
         check_values(h_t, want_h, f"{label}：h_t", HINTS["step_generic"])
+    return "lstm_cell_step（数值）通过了可见检查。"
 
+
+@fresh_torch_state
+def check_lstm_cell_step_grad(lstm_cell_step) -> str:
+    """Visible check of the item 'h_t and c_t stay on the graph': gradients of h_t.sum() and c_t.sum()
+    with respect to all seven inputs (values wrong: told to get them right first)."""
+    __tracebackhide__ = True
+    grad_args = step_inputs(*STEP_CASES[GRAD_CASE])
+    want_h, want_c = lstm_cell_by_torch(*grad_args)
+    grads = [step_gradients(grad_args, part) for part in (0, 1)]
     label = _step_label(grad_args) + "，求梯度"
     for part, wants in zip(("h_t", "c_t"), grads):
         leaves = [a.detach().clone().requires_grad_(True) for a in grad_args]
         h_t, c_t, given = run_step(lstm_cell_step, leaves, label)
+        if not (close(h_t, want_h) and close(c_t, want_c)):
+            fail(HINTS["step_grad_values_first"].format(label=label))
         value = h_t if part == "h_t" else c_t
         if not value.requires_grad:
             fail(HINTS["step_detached"].format(part=part))
@@ -520,4 +631,4 @@ def check_lstm_cell_step(lstm_cell_step) -> str:
         for arg, leaf, want in zip(STEP_ARGS, given, wants):
             if leaf.grad is None or not close(leaf.grad, want):
                 fail(HINTS["step_grad_generic"].format(part=part, arg=arg))
-    return "lstm_cell_step 通过了可见检查。"
+    return "lstm_cell_step（梯度）通过了可见检查。"

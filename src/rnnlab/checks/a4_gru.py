@@ -15,6 +15,10 @@ a GRU whose reset gate is a chosen constant r for every sample, where the paper'
 exactly what nn.GRUCell gives with r folded into W_hn's columns. A result that matches no variant
 gets a generic message, never a guessed diagnosis.
 
+Each contract item has its own visible check (and its own points): gru_param_shapes for one layer
+and for several; split_gru_gates for 2-D weights, for 1-D biases and for blocks that stay on the
+graph; gru_cell_step's values and its gradients.
+
 Every Chinese message is in HINTS; tests/test_checks_a4_gru.py feeds each one its mistake.
 """
 
@@ -62,6 +66,8 @@ HINTS = {
     "step_grad_missing": "h_t.sum() 对 {name} 没有梯度：计算图在 {name} 这里断开了。",
     "step_grad": "h_t.sum() 对 {name} 的梯度与 PyTorch 的不一致：计算图在某处断开了，"
                  "或者用了不可求导的写法（.detach()、.data、numpy）。",
+    "step_grad_values_first": "{what}：h_t 的数值还不对，梯度无从比较：先让上面 gru_cell_step 数值的可见检查通过，"
+                              "这一项只检查梯度。",
     "no_fused": "不要调用 nn.GRUCell、nn.GRU 或 torch.gru_cell：请用传入的张量自己写出这一步。",
     # split_gru_gates
     "split_not_three": "split_gru_gates 应当返回三元组 (w_r, w_z, w_n)，实际返回的是 {got}。"
@@ -130,6 +136,14 @@ def grads_by_torch(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh) -> dict[
 def param_shapes_by_torch(input_size, hidden_size, num_layers=1) -> dict[str, tuple[int, ...]]:
     """named_parameters() shapes of a single-direction nn.GRU, built on the meta device."""
     return oracles.param_shapes("GRU", input_size, hidden_size, num_layers=num_layers)
+
+
+def seeded_gru(seed: int, input_size: int, hidden_size: int, num_layers: int = 1) -> nn.GRU:
+    """For hidden tests: an nn.GRU whose parameters are drawn from a generator seeded with `seed`."""
+    g = oracles.seeded(seed)
+    with torch.random.fork_rng(devices=[]):
+        gru = nn.GRU(input_size, hidden_size, num_layers)
+    return oracles.fill_parameters(gru, g)
 
 
 def _edit_gates(t: torch.Tensor, hidden: int, fn) -> torch.Tensor:
@@ -313,13 +327,11 @@ STEP_ARG_NAMES = ("x_t", "h_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh
 
 @fresh_torch_state
 def check_gru_cell_step(gru_cell_step) -> str:
-    """Visible check for `gru_cell_step`: four sizes (batch 1 among them), then gradients to all six inputs."""
+    """Visible check for `gru_cell_step`'s values: four sizes (batch 1 among them)."""
     __tracebackhide__ = True
     cases = visible_step_cases()
     # Every expectation and diagnosis before the student's code runs.
     plans = [(c, step_by_torch(*c.args), step_variants(c), reset_probe(c, 4100 + i)) for i, c in enumerate(cases)]
-    grad_case = cases[0]
-    want_grads = grads_by_torch(*grad_case.args)
 
     for i, (case, want, variants, (probe, probe_want, probe_paper)) in enumerate(plans):
         got = run_gru_cell_step(gru_cell_step, fresh(case.args), case.label)
@@ -337,10 +349,21 @@ def check_gru_cell_step(gru_cell_step) -> str:
         if not close(got_probe, probe_want) and close(got_probe, probe_paper, atol=1e-4):
             fail(head + HINTS["paper_reset"])
         fail(head + (HINTS["step_generic"] if i == 0 else HINTS["step_case"].format(new=case.new)))
+    return "gru_cell_step（数值）通过了可见检查。"
 
-    # Gradients: h_t must stay connected to every input.
+
+@fresh_torch_state
+def check_gru_cell_step_grad(gru_cell_step) -> str:
+    """Visible check of the item 'h_t stays on the graph': gradients of h_t.sum() with respect to all
+    six inputs (values wrong: told to get them right first)."""
+    __tracebackhide__ = True
+    grad_case = visible_step_cases()[0]
+    want, want_grads = step_by_torch(*grad_case.args), grads_by_torch(*grad_case.args)
     inputs = fresh(grad_case.args, requires_grad=True)
-    got = run_gru_cell_step(gru_cell_step, inputs, grad_case.label + "，求梯度")
+    label = grad_case.label + "，求梯度"
+    got = run_gru_cell_step(gru_cell_step, inputs, label)
+    if not close(got, want):
+        fail(HINTS["step_grad_values_first"].format(what=label))
     if not got.requires_grad:
         fail(HINTS["step_detached"])
     call(lambda: got.sum().backward(), "h_t.sum().backward()")
@@ -349,7 +372,7 @@ def check_gru_cell_step(gru_cell_step) -> str:
             fail(HINTS["step_grad_missing"].format(name=name))
         if not close(tensor.grad, want_grads[name]):
             fail(HINTS["step_grad"].format(name=name))
-    return "gru_cell_step 通过了可见检查。"
+    return "gru_cell_step（梯度）通过了可见检查。"
 
 
 # ------------------------------------------------------------------ split_gru_gates
@@ -398,6 +421,13 @@ def expect_gate_blocks(blocks, weight: torch.Tensor, hidden: int, what: str) -> 
     fail(HINTS["split_values"].format(what=what))
 
 
+def expect_split_of(split_gru_gates, param: torch.Tensor, hidden: int, what: str) -> None:
+    """For hidden tests: the student's blocks of a copy of `param`, stacked again, are exactly `param`."""
+    __tracebackhide__ = True
+    blocks = run_split(split_gru_gates, param.detach().clone(), what)
+    expect_gate_blocks(blocks, param, hidden, what)
+
+
 def expect_connected_blocks(split_gru_gates, param: nn.Parameter, label: str) -> None:
     """The blocks of a parameter are on its graph: the sum of all blocks has gradient 1 for every entry."""
     __tracebackhide__ = True
@@ -409,37 +439,65 @@ def expect_connected_blocks(split_gru_gates, param: nn.Parameter, label: str) ->
         fail(HINTS["split_detached"])
 
 
-@fresh_torch_state
-def check_split_gru_gates(split_gru_gates) -> str:
-    """Visible check for `split_gru_gates`: an nn.GRUCell(5, 4)'s weight_ih (12, 5), weight_hh (12, 4),
-    bias_ih and bias_hh (12,), a GRUCell(3, 2)'s weight_ih (6, 3), and a Parameter (gradients)."""
-    __tracebackhide__ = True
+def _split_cells():
+    """The visible check's tensors: an nn.GRUCell(5, 4) and an nn.GRUCell(3, 2), seeded."""
     g = oracles.seeded(4200)
     with torch.random.fork_rng(devices=[]):
         cell, small = nn.GRUCell(5, 4), nn.GRUCell(3, 2)
     oracles.fill_parameters(cell, g)
     oracles.fill_parameters(small, g)
-    cases = [(cell.weight_ih, 4, "weight_ih，形状 (12, 5)"), (cell.weight_hh, 4, "weight_hh，形状 (12, 4)"),
-             (cell.bias_ih, 4, "bias_ih，形状 (12,)"), (cell.bias_hh, 4, "bias_hh，形状 (12,)"),
-             (small.weight_ih, 2, "nn.GRUCell(3, 2) 的 weight_ih，形状 (6, 3)")]
+    return cell, small
+
+
+def _check_split_cases(split_gru_gates, cases) -> None:
+    __tracebackhide__ = True
     for weight, hidden, desc in cases:
         what = f"split_gru_gates({desc})"
         blocks = run_split(split_gru_gates, weight.detach().clone(), what)
         expect_gate_blocks(blocks, weight, hidden, what)
 
+
+@fresh_torch_state
+def check_split_gru_gates(split_gru_gates) -> str:
+    """Visible check for `split_gru_gates` on 2-D weights: an nn.GRUCell(5, 4)'s weight_ih (12, 5) and
+    weight_hh (12, 4), a GRUCell(3, 2)'s weight_ih (6, 3)."""
+    __tracebackhide__ = True
+    cell, small = _split_cells()
+    _check_split_cases(split_gru_gates, [
+        (cell.weight_ih, 4, "weight_ih，形状 (12, 5)"), (cell.weight_hh, 4, "weight_hh，形状 (12, 4)"),
+        (small.weight_ih, 2, "nn.GRUCell(3, 2) 的 weight_ih，形状 (6, 3)")])
+    return "split_gru_gates（二维的权重）通过了可见检查。"
+
+
+@fresh_torch_state
+def check_split_gru_gates_bias(split_gru_gates) -> str:
+    """Visible check of the item 1-D bias: the GRUCell(5, 4)'s bias_ih and bias_hh (12,), the GRUCell(3, 2)'s bias_hh (6,)."""
+    __tracebackhide__ = True
+    cell, small = _split_cells()
+    _check_split_cases(split_gru_gates, [
+        (cell.bias_ih, 4, "bias_ih，形状 (12,)"), (cell.bias_hh, 4, "bias_hh，形状 (12,)"),
+        (small.bias_hh, 2, "nn.GRUCell(3, 2) 的 bias_hh，形状 (6,)")])
+    return "split_gru_gates（一维的偏置）通过了可见检查。"
+
+
+@fresh_torch_state
+def check_split_gru_gates_graph(split_gru_gates) -> str:
+    """Visible check of the item 'blocks stay on the graph': the blocks of an nn.Parameter pass gradients back."""
+    __tracebackhide__ = True
+    cell, _ = _split_cells()
     # The blocks of a parameter stay connected to it (gru_cell_step's gradients flow through them).
     expect_connected_blocks(split_gru_gates, nn.Parameter(cell.weight_hh.detach().clone()),
                             "split_gru_gates（一个 nn.Parameter，形状 (12, 4)）")
-    return "split_gru_gates 通过了可见检查。"
+    return "split_gru_gates（梯度传回）通过了可见检查。"
 
 
 # ------------------------------------------------------------------ gru_param_shapes
 
-SHAPE_CASES = [  # (input_size, hidden_size, num_layers, call with the default num_layers)
-    (6, 9, 1, True),
-    (5, 7, 3, False),
-    (10, 4, 2, False),
-]
+SHAPE_ITEMS = {  # contract item -> [(input_size, hidden_size, num_layers, call with the default num_layers)]
+    "base": [(6, 9, 1, True), (8, 3, 1, False)],      # one layer
+    "layers": [(5, 7, 3, False), (10, 4, 2, False)],  # several layers
+}
+SHAPE_CASES = [case for cases in SHAPE_ITEMS.values() for case in cases]
 
 
 def _shape_label(inp, hid, layers, defaults) -> str:
@@ -487,15 +545,29 @@ def expect_param_shapes(result, want: dict, inp: int, hid: int, layers: int, lab
         fail(HINTS["shape_generic"].format(**fmt))
 
 
-@fresh_torch_state
-def check_gru_param_shapes(gru_param_shapes) -> str:
-    """Visible check for `gru_param_shapes`; torch's nn.GRU on the meta device is the expectation (never printed)."""
+def _check_shapes(gru_param_shapes, cases) -> None:
     __tracebackhide__ = True
     name = "gru_param_shapes"
-    for inp, hid, layers, defaults in SHAPE_CASES:
+    for inp, hid, layers, defaults in cases:
         want = param_shapes_by_torch(inp, hid, layers)
         label = _shape_label(inp, hid, layers, defaults)
         result = derive(gru_param_shapes, name, inp, hid) if defaults else \
             derive(gru_param_shapes, name, inp, hid, num_layers=layers)
         expect_param_shapes(result, want, inp, hid, layers, label)
-    return "gru_param_shapes 通过了可见检查。"
+
+
+@fresh_torch_state
+def check_gru_param_shapes(gru_param_shapes) -> str:
+    """Visible check for `gru_param_shapes`, one layer (the default num_layers too); torch's nn.GRU on
+    the meta device is the expectation (never printed)."""
+    __tracebackhide__ = True
+    _check_shapes(gru_param_shapes, SHAPE_ITEMS["base"])
+    return "gru_param_shapes（一层）通过了可见检查。"
+
+
+@fresh_torch_state
+def check_gru_param_shapes_layers(gru_param_shapes) -> str:
+    """Visible check of the item num_layers > 1."""
+    __tracebackhide__ = True
+    _check_shapes(gru_param_shapes, SHAPE_ITEMS["layers"])
+    return "gru_param_shapes（多层）通过了可见检查。"

@@ -19,6 +19,12 @@ from checktools import hint_for
 
 HINTS = a1.HINTS
 STEP, RUN, SHAPES = a1.check_rnn_cell_step, a1.check_run_rnn_cell, a1.check_rnn_cell_param_shapes
+# Each contract item's own check (and points): None biases, relu; h0=None, any cell, the gradient.
+STEP_NONE, STEP_RELU = a1.check_rnn_cell_step_bias_none, a1.check_rnn_cell_step_relu
+RUN_H0, RUN_CELL, RUN_GRAD = (a1.check_run_rnn_cell_default_h0, a1.check_run_rnn_cell_any_cell,
+                              a1.check_run_rnn_cell_gradient)
+STEP_CHECKS = (STEP, STEP_NONE, STEP_RELU)
+RUN_CHECKS = (RUN, RUN_H0, RUN_CELL, RUN_GRAD)
 
 
 # Test-side implementations (the package itself must not hold them).
@@ -41,8 +47,10 @@ def good_shapes(i, h):
 
 
 def test_correct_answers_pass():
-    assert "通过" in STEP(good_step)
-    assert "通过" in RUN(good_run)
+    for check in STEP_CHECKS:
+        assert "通过" in check(good_step)
+    for check in RUN_CHECKS:
+        assert "通过" in check(good_run)
     assert "通过" in SHAPES(good_shapes)
     # torch.Size values are shapes too (read from plain tensors: no module is built).
     assert "通过" in SHAPES(lambda i, h: {"weight_ih": torch.empty(h, i).shape, "weight_hh": torch.Size([h, h]),
@@ -51,7 +59,7 @@ def test_correct_answers_pass():
 
 def test_checks_leave_the_students_random_state_alone():
     before = torch.random.get_rng_state()
-    STEP(good_step), RUN(good_run), SHAPES(good_shapes)
+    [check(good_step) for check in STEP_CHECKS], [check(good_run) for check in RUN_CHECKS], SHAPES(good_shapes)
     assert torch.equal(before, torch.random.get_rng_state())
 
 
@@ -130,6 +138,12 @@ def detached_weight_hh(cell, x, h0):
     return loop(cell, x, h, step)
 
 
+def reversed_loop(cell, x, h0):
+    """Reads the sequence backwards (and returns its outputs in the original order)."""
+    o, h = good_run(cell, x.flip(0), h0)
+    return o.flip(0), h
+
+
 def bias_alias_inplace(x, h, wi, wh, bi, bh, nl):
     b = bi if bi is not None else 0
     if bh is not None:
@@ -148,19 +162,27 @@ MISTAKES = {
     "relu_by_default": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: good_step(x, h, wi, wh, bi, bh, "relu")), {}),
     "sigmoid": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: torch.sigmoid(plus(x @ wi.T + h @ wh.T, bi, bh))), {}),
     "no_activation": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: plus(x @ wi.T + h @ wh.T, bi, bh)), {}),
-    "dropped_given_bias": (STEP, step_with(both_or_nothing), {"none": "bias_hh", "given": "bias_ih"}),
-    "ignores_relu": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: good_step(x, h, wi, wh, bi, bh)), {}),
+    "dropped_given_bias": (STEP_NONE, step_with(both_or_nothing), {"none": "bias_hh", "given": "bias_ih"}),
+    "ignores_relu": (STEP_RELU, step_with(lambda x, h, wi, wh, bi, bh, nl: good_step(x, h, wi, wh, bi, bh)), {}),
+    # an item's check when the default call itself is wrong (here weight_hh not transposed)
+    "step_core_first": (STEP_RELU, step_with(lambda x, h, wi, wh, bi, bh, nl: act(plus(x @ wi.T + h @ wh, bi, bh), nl)),
+                        {}),
     "step_generic": (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(plus(x @ wi.T - h @ wh.T, bi, bh), nl)), {}),
     "includes_h0": (RUN, run_with(includes_h0), {}),
     "shifted": (RUN, run_with(lambda cell, x, h0: (lambda o, h: (o[:-1], h))(*includes_h0(cell, x, h0))), {}),
     "ignores_h0": (RUN, run_with(lambda cell, x, h0: good_run(cell, x)), {}),
-    "default_h0": (RUN, run_with(lambda cell, x, h0: good_run(cell, x, torch.ones(x.shape[1], 5) if h0 is None else h0)), {}),
+    "default_h0": (RUN_H0, run_with(lambda cell, x, h0: good_run(cell, x, torch.ones(x.shape[1], 5) if h0 is None else h0)),
+                   {}),
     "h_last": (RUN, run_with(lambda cell, x, h0: (lambda o, h: (o, o[0]))(*good_run(cell, x, h0))), {}),
-    "run_ignores_nonlinearity": (RUN, run_with(own_step_without_nonlinearity), {}),
-    "run_detached": (RUN, run_with(lambda cell, x, h0: loop(cell, x, h0, lambda xt, h: cell(xt, h).detach())), {}),
-    "run_truncated": (RUN, run_with(lambda cell, x, h0: loop(cell, x, h0, cut=lambda t, h: None if h is None else h.detach())), {}),
-    "run_grad_generic": (RUN, run_with(lambda cell, x, h0: loop(cell, x, h0, cut=lambda t, h: h.detach() if t == 2 else h)), {}),
-    "run_generic": (RUN, run_with(lambda cell, x, h0: (lambda o, h: (o.flip(0), h))(*good_run(cell, x.flip(0), h0))), {}),
+    "run_ignores_nonlinearity": (RUN_CELL, run_with(own_step_without_nonlinearity), {}),
+    "run_detached": (RUN_GRAD, run_with(lambda cell, x, h0: loop(cell, x, h0, lambda xt, h: cell(xt, h).detach())), {}),
+    "run_truncated": (RUN_GRAD, run_with(lambda cell, x, h0: loop(cell, x, h0, cut=lambda t, h: None if h is None
+                                                                   else h.detach())), {}),
+    "run_grad_generic": (RUN_GRAD, run_with(lambda cell, x, h0: loop(cell, x, h0, cut=lambda t, h: h.detach() if t == 2
+                                                                      else h)), {}),
+    "run_generic": (RUN, run_with(reversed_loop), {}),
+    # an item's check when the main case (h0 given) is wrong too
+    "run_core_first": (RUN_H0, run_with(reversed_loop), {}),
     "shapes_not_dict": (SHAPES, lambda i, h: [(h, i)], {"name": "rnn_cell_param_shapes", "got": "list"}),
     "shapes_keys": (SHAPES, lambda i, h: {k: v for k, v in good_shapes(i, h).items() if k != "bias_hh"},
                     {"name": "rnn_cell_param_shapes", "detail": "缺少 ['bias_hh']；"}),
@@ -195,53 +217,55 @@ def test_each_mistake_gets_exactly_its_hint(key):
 
 
 def test_a_lone_bias_hh_dropped_names_bias_hh():
-    msg = hint_for(STEP, step_with(bias_hh_inside_bias_ih))
+    msg = hint_for(STEP_NONE, step_with(bias_hh_inside_bias_ih))
     assert HINTS["dropped_given_bias"].format(none="bias_ih", given="bias_hh") in msg
     assert "bias_ih=None" in msg
 
 
 def test_biases_only_when_both_are_given_is_not_called_a_none_bias_added():
     """The review's case: the given bias_ih was dropped (the old hint said a None bias was added)."""
-    msg = hint_for(STEP, step_with(both_or_nothing))
+    msg = hint_for(STEP_NONE, step_with(both_or_nothing))
     assert msg == ("rnn_cell_step(..., bias_hh=None) 的返回值数值不对："
                    + HINTS["dropped_given_bias"].format(none="bias_hh", given="bias_ih"))
 
 
 # Mistakes without a hint of their own: the generic hint, never a specific (wrong) one.
-UNNAMED = {
+UNNAMED = {  # hint key -> [(the check that sees it, the wrong function)]
     "step_generic": [
-        step_with(lambda x, h, wi, wh, bi, bh, nl: act(plus(x @ wi.T + h @ wh.T, bi, bh, bi), nl)),  # bias_ih twice
-        step_with(lambda x, h, wi, wh, bi, bh, nl: act(plus(x @ wi.T + 0.5 * h @ wh.T, bi, bh), nl)),  # scaled term
-        # treats a None bias as ones
-        step_with(lambda x, h, wi, wh, bi, bh, nl: act(x @ wi.T + h @ wh.T + (1 if bi is None else bi)
-                                                       + (1 if bh is None else bh), nl)),
+        (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(plus(x @ wi.T + h @ wh.T, bi, bh, bi), nl))),  # bias_ih twice
+        (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(plus(x @ wi.T + 0.5 * h @ wh.T, bi, bh), nl))),  # scaled
+        # treats a None bias as ones (the default call is right)
+        (STEP_NONE, step_with(lambda x, h, wi, wh, bi, bh, nl: act(x @ wi.T + h @ wh.T + (1 if bi is None else bi)
+                                                                   + (1 if bh is None else bh), nl))),
     ],
     "run_generic": [
         # when h0 is None, every step starts from zeros (the first step is right, the others are not)
-        run_with(lambda cell, x, h0: loop(cell, x, h0, cut=lambda t, h: h if h0 is not None else None)),
+        (RUN_H0, run_with(lambda cell, x, h0: loop(cell, x, h0, cut=lambda t, h: h if h0 is not None else None))),
         # a bias=False cell gets biases of ones
-        run_with(lambda cell, x, h0: loop(cell, x, torch.zeros(x.shape[1], 5) if h0 is None else h0,
-                                          lambda xt, h: good_step(xt, h, cell.weight_ih, cell.weight_hh,
-                                                                  cell.bias_ih if cell.bias_ih is not None else torch.ones(5),
-                                                                  cell.bias_hh, cell.nonlinearity))),
+        (RUN_CELL, run_with(lambda cell, x, h0: loop(cell, x, torch.zeros(x.shape[1], 5) if h0 is None else h0,
+                                                     lambda xt, h: good_step(xt, h, cell.weight_ih, cell.weight_hh,
+                                                                             cell.bias_ih if cell.bias_ih is not None
+                                                                             else torch.ones(5),
+                                                                             cell.bias_hh, cell.nonlinearity)))),
     ],
 }
 
 
 @pytest.mark.parametrize("key, index", [(k, i) for k, fns in UNNAMED.items() for i in range(len(fns))])
 def test_a_mistake_without_a_hint_gets_the_generic_one(key, index):
-    msg = hint_for(MISTAKES[key][0], UNNAMED[key][index])
+    check, wrong = UNNAMED[key][index]
+    msg = hint_for(check, wrong)
     assert msg.endswith(HINTS[key])
     for other in _others(key):
         assert other not in msg, other
 
 
 def test_a_detached_weight_is_disconnected():
-    assert hint_for(RUN, run_with(detached_weight_hh)).endswith(HINTS["run_detached"])
+    assert hint_for(RUN_GRAD, run_with(detached_weight_hh)).endswith(HINTS["run_detached"])
 
 
 def test_no_grad_is_disconnected():
-    assert hint_for(RUN, run_with(no_grad_loop)) == HINTS["run_detached"]
+    assert hint_for(RUN_GRAD, run_with(no_grad_loop)) == HINTS["run_detached"]
 
 
 # ---------------------------------------------------------------- torch's errors, through the a1 checks
@@ -255,18 +279,18 @@ def if_bias(x, h, wi, wh, bi=None, bh=None, nonlinearity="tanh"):
 
 @pytest.mark.parametrize("check, wrong, torch_hint, line", [
     (STEP, if_bias, "bool_tensor", "if bi:"),
-    (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(x @ wi.T + h @ wh.T + bi + bh, nl)), "none", "act(x @ wi.T"),
+    (STEP_NONE, step_with(lambda x, h, wi, wh, bi, bh, nl: act(x @ wi.T + h @ wh.T + bi + bh, nl)), "none", "act(x @ wi.T"),
     (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: act(x @ wi + h @ wh.T, nl)), "matmul", "act(x @ wi +"),
     (STEP, step_with(lambda x, h, wi, wh, bi, bh, nl: good_step(x.double(), h, wi, wh, bi, bh, nl)), "dtype",
      "z = F.linear(x, w_ih, b_ih)"),
     (RUN, run_with(lambda cell, x, h0: loop(cell, x.transpose(0, 1), h0)), "batch_size", "h = (step or cell)"),
-    (RUN, run_with(lambda cell, x, h0: loop(cell, x, torch.zeros(5) if h0 is None else h0)), None, None),
+    (RUN_H0, run_with(lambda cell, x, h0: loop(cell, x, torch.zeros(5) if h0 is None else h0)), None, None),
     (RUN, run_with(lambda cell, x, h0: loop(cell, x, h0 if h0 is None else h0[None])), "hidden_dims", "h = (step or cell)"),
     (RUN, run_with(lambda cell, x, h0: (cell(x, h0), cell(x, h0))), "input_dims", "(cell(x, h0), cell(x, h0))"),
 ])
 def test_torch_errors_get_one_chinese_line_and_the_students_line(check, wrong, torch_hint, line):
     msg = hint_for(check, wrong)
-    if torch_hint is None:  # passes the first (h0 given) call; a 1-D default h0 fails on the second
+    if torch_hint is None:  # a 1-D default h0: the h0=None check (the main one, h0 given, passes)
         assert msg.endswith(TORCH_HINTS["batch_size"][1]) and "Input batch size 2 doesn't match hidden0 batch size 5" in msg
         return
     assert msg.endswith("提示：" + TORCH_HINTS[torch_hint][1])
@@ -282,7 +306,7 @@ def test_param_shape_hints_never_reveal_the_answer():
 def test_not_implemented_is_reported():
     def stub(*a, **k):
         raise NotImplementedError()
-    for check in (STEP, RUN, SHAPES):
+    for check in (*STEP_CHECKS, *RUN_CHECKS, SHAPES):
         assert "还没有实现" in hint_for(check, stub)
 
 
@@ -319,3 +343,64 @@ def test_param_shapes_from_plain_tensor_shapes_pass():
         return {"weight_ih": torch.empty(h, i).shape, "weight_hh": torch.empty(h, h, device="meta").shape,
                 "bias_ih": torch.Size([h]), "bias_hh": (h,)}
     assert "通过" in a1.check_rnn_cell_param_shapes(from_tensors)
+
+
+# ---------------------------------------------------------------- partial credit (issue 21): one item, one check
+
+def passing(checks, fn) -> set:
+    """The checks among `checks` that fn passes."""
+    ok = set()
+    for check in checks:
+        try:
+            check(fn)
+            ok.add(check)
+        except a1.CheckFailed:
+            pass
+    return ok
+
+
+def bias_none_crashes(x, h, wi, wh, bi, bh, nl):
+    return act(x @ wi.T + h @ wh.T + bi + bh, nl)
+
+
+def own_step_biases_always(cell, x, h0):
+    h = torch.zeros(x.shape[1], cell.hidden_size) if h0 is None else h0
+    def step(xt, h):
+        return act(xt @ cell.weight_ih.T + cell.bias_ih + h @ cell.weight_hh.T + cell.bias_hh, cell.nonlinearity)
+    return loop(cell, x, h, step)
+
+
+ONE_ITEM = [  # (wrong function, the checks of its family, the one check it fails)
+    (step_with(bias_none_crashes), STEP_CHECKS, STEP_NONE),
+    (step_with(both_or_nothing), STEP_CHECKS, STEP_NONE),
+    (step_with(lambda x, h, wi, wh, bi, bh, nl: good_step(x, h, wi, wh, bi, bh)), STEP_CHECKS, STEP_RELU),
+    (run_with(lambda cell, x, h0: good_run(cell, x, torch.randn(x.shape[1], 5) if h0 is None else h0)), RUN_CHECKS, RUN_H0),
+    (run_with(lambda cell, x, h0: good_run(cell, x)), RUN_CHECKS, RUN),  # h0 ignored: the main case only
+    (run_with(own_step_without_nonlinearity), RUN_CHECKS, RUN_CELL),
+    (run_with(own_step_biases_always), RUN_CHECKS, RUN_CELL),
+    (run_with(no_grad_loop), RUN_CHECKS, RUN_GRAD),
+    (run_with(lambda cell, x, h0: loop(cell, x, h0, cut=lambda t, h: None if h is None else h.detach())), RUN_CHECKS,
+     RUN_GRAD),
+]
+
+
+@pytest.mark.parametrize("index", range(len(ONE_ITEM)))
+def test_one_item_wrong_fails_only_that_items_check(index):
+    wrong, family, failing = ONE_ITEM[index]
+    assert passing(family, wrong) == set(family) - {failing}
+
+
+def test_a_crash_in_one_cell_of_the_any_cell_check_names_that_cell():
+    msg = hint_for(RUN_CELL, run_with(own_step_biases_always))
+    assert "NoneType" in msg and msg.splitlines()[-1] == "（出错的这一例：bias=False 的单元，cell.bias_ih、cell.bias_hh 都是 None，h0 全零）"
+
+
+def test_an_items_check_points_at_the_main_check_only_when_that_fails():
+    """A wrong default call (or main loop) is named as the thing to fix first; a right one never is."""
+    wrong_core = step_with(lambda x, h, wi, wh, bi, bh, nl: act(plus(x @ wi.T - h @ wh.T, bi, bh), nl))
+    for check in (STEP_NONE, STEP_RELU):
+        assert hint_for(check, wrong_core).endswith(HINTS["step_core_first"])
+    for check in (RUN_H0, RUN_CELL, RUN_GRAD):
+        assert hint_for(check, run_with(reversed_loop)).endswith(HINTS["run_core_first"])
+    assert not hint_for(STEP_NONE, step_with(both_or_nothing)).endswith(HINTS["step_core_first"])
+    assert HINTS["run_core_first"] not in hint_for(RUN_CELL, run_with(own_step_without_nonlinearity))

@@ -31,6 +31,8 @@ def manual(rnn, x, h0=None, **mistake):
             h0 = xs.new_zeros(B, H)
         if m("default_h0_one_layer"):
             h0 = xs.new_zeros(1, B, H)
+        if m("default_h0_batch_from_dim1"):  # the batch read from x as given: with batch_first, that is seq
+            h0 = xs.new_zeros(L, x.shape[1], H)
     if m("ignore_h0"):
         h0 = torch.zeros_like(h0)
     act = torch.tanh if (rnn.nonlinearity == "tanh" or m("always_tanh")) else torch.relu
@@ -176,46 +178,55 @@ def io_with(**mistake):
 
 # ---------------------------------------------------------------- manual_rnn
 
+MAIN = checks.check_manual_rnn
+# Each contract item's own check (and points).
+RELU, NO_BIAS, BATCH_FIRST, DEFAULT_H0, GRADIENT = (
+    checks.check_manual_rnn_relu, checks.check_manual_rnn_bias_false, checks.check_manual_rnn_batch_first,
+    checks.check_manual_rnn_default_h0, checks.check_manual_rnn_gradient)
+MANUAL_CHECKS = (MAIN, RELU, NO_BIAS, BATCH_FIRST, DEFAULT_H0, GRADIENT)
+
+
 @pytest.mark.parametrize("fn", [manual, vectorised, with_cells], ids=["loops", "vectorised", "cells"])
 def test_correct_styles_pass(fn):
-    assert "通过" in checks.check_manual_rnn(fn)
+    for check in MANUAL_CHECKS:
+        assert "通过" in check(fn)
 
 
-@pytest.mark.parametrize("mistake, expected", [
-    ("h0_first_for_all", "每一层都从 h0[0] 开始了"),
-    ("x_every_layer", "每一层都读入了 x"),
-    ("default_h0_2d", "问题出在 h0=None 时的处理"),
-    ("default_h0_one_layer", "问题出在 h0=None 时的处理"),
-    ("always_tanh", "nonlinearity 是 \"relu\"，结果却像是用了 tanh"),
-    ("no_bias_ih", "bias_ih_l{k} 似乎没有加上"),
-    ("no_bias_hh", "bias_hh_l{k} 似乎没有加上"),
-    ("hn_top_only", "h_n 应当包含每一层最后的隐状态"),
-    ("output_first_layer", "output 应当来自最上面一层"),
-    ("hn_reversed", "h_n 的层顺序反了"),
-    ("hn_batch_first", "h_n 不受 batch_first 影响"),
-    ("no_transpose_hh", "少了转置：PyTorch 计算的是 h @ weight_hh_l{k}.T"),
-    ("no_transpose_ih", "少了转置：PyTorch 计算的是 x_t @ weight_ih_l{k}.T"),
-    ("ignore_h0", "传入的 h0 没有被使用"),
-    ("restart_each_step", "每个时间步都从初始隐状态重新开始了"),
-    ("ignore_batch_first", "batch_first=True 时 x 的形状是 (batch, seq, input_size)"),
-    ("output_time_major", "batch_first=True 时 output 也是批量在前"),
-    ("include_h0", "output 多了一个时间步"),
-    ("concat_layers", "不要把各层连结起来"),
-    ("random_default_h0", "这一例第一次用到：h0=None"),
-    ("assume_bias", "这个 rnn 是用 bias=False 建的"),
-    ("two_layers_hard_coded", "这个 rnn 只有 1 层"),
-    ("detach", "output 与 rnn 的参数断开了"),
-    ("detach_hn", "h_n 与 rnn 的参数断开了"),
-    ("edits_params", "修改了 rnn 的参数"),
-    ("as_list", "torch.stack"),
-    ("output_only", "二元组 (output, h_n)"),
+@pytest.mark.parametrize("check, mistake, expected", [
+    (MAIN, "h0_first_for_all", "每一层都从 h0[0] 开始了"),
+    (MAIN, "x_every_layer", "每一层都读入了 x"),
+    (DEFAULT_H0, "default_h0_2d", "问题出在 h0=None 时的处理"),
+    (DEFAULT_H0, "default_h0_one_layer", "问题出在 h0=None 时的处理"),
+    (RELU, "always_tanh", "nonlinearity 是 \"relu\"，结果却像是用了 tanh"),
+    (MAIN, "no_bias_ih", "bias_ih_l{k} 似乎没有加上"),
+    (MAIN, "no_bias_hh", "bias_hh_l{k} 似乎没有加上"),
+    (MAIN, "hn_top_only", "h_n 应当包含每一层最后的隐状态"),
+    (MAIN, "output_first_layer", "output 应当来自最上面一层"),
+    (MAIN, "hn_reversed", "h_n 的层顺序反了"),
+    (BATCH_FIRST, "hn_batch_first", "h_n 不受 batch_first 影响"),
+    (MAIN, "no_transpose_hh", "少了转置：PyTorch 计算的是 h @ weight_hh_l{k}.T"),
+    (MAIN, "no_transpose_ih", "少了转置：PyTorch 计算的是 x_t @ weight_ih_l{k}.T"),
+    (MAIN, "ignore_h0", "传入的 h0 没有被使用"),
+    (MAIN, "restart_each_step", "每个时间步都从初始隐状态重新开始了"),
+    (BATCH_FIRST, "ignore_batch_first", "batch_first=True 时 x 的形状是 (batch, seq, input_size)"),
+    (BATCH_FIRST, "output_time_major", "batch_first=True 时 output 也是批量在前"),
+    (MAIN, "include_h0", "output 多了一个时间步"),
+    (MAIN, "concat_layers", "不要把各层连结起来"),
+    (DEFAULT_H0, "random_default_h0", "这一例第一次用到：h0=None"),
+    (NO_BIAS, "assume_bias", "这个 rnn 是用 bias=False 建的"),
+    (MAIN, "two_layers_hard_coded", "这个 rnn 只有 1 层"),
+    (GRADIENT, "detach", "output 与 rnn 的参数断开了"),
+    (GRADIENT, "detach_hn", "h_n 与 rnn 的参数断开了"),
+    (MAIN, "edits_params", "修改了 rnn 的参数"),
+    (MAIN, "as_list", "torch.stack"),
+    (MAIN, "output_only", "二元组 (output, h_n)"),
 ])
-def test_each_mistake_gets_its_hint(mistake, expected):
-    assert expected in hint_for(checks.check_manual_rnn, with_(**{mistake: True}))
+def test_each_mistake_gets_its_hint(check, mistake, expected):
+    assert expected in hint_for(check, with_(**{mistake: True}))
 
 
 def test_both_biases_missing():
-    assert "两个偏置" in hint_for(checks.check_manual_rnn, with_(no_bias_ih=True, no_bias_hh=True))
+    assert "两个偏置" in hint_for(MAIN, with_(no_bias_ih=True, no_bias_hh=True))
 
 
 def test_x_fed_to_every_layer_and_returned_as_output():
@@ -233,7 +244,7 @@ def test_x_fed_to_every_layer_and_returned_as_output():
 def test_a_default_h0_without_the_layer_dimension_is_named_not_torchs_index_error():
     """h0=None made (batch, hidden_size): torch's English IndexError once num_layers > batch. The
     check asks the student's function the same case with h0 = zeros given: right, so the default is it."""
-    msg = hint_for(checks.check_manual_rnn, with_(default_h0_2d=True))
+    msg = hint_for(DEFAULT_H0, with_(default_h0_2d=True))
     assert "IndexError: index 1 is out of bounds for dimension 0 with size 1" in msg  # their error, verbatim
     assert checks.DEFAULT_H0 in msg and "（出错的这一例：manual_rnn（num_layers=3" in msg and "h0=None" in msg
     assert msg.count("提示：") == 1 and msg.index(checks.DEFAULT_H0) < msg.index("（出错的这一例：")
@@ -246,15 +257,15 @@ def test_an_index_error_that_is_no_default_h0_gets_the_general_hint_only():
     msg = hint_for(checks.check_manual_rnn, with_(one_step_too_many=True))
     assert "IndexError" in msg and TORCH_HINTS["index"][1] in msg and checks.DEFAULT_H0 not in msg
 
-    msg = hint_for(checks.check_manual_rnn, with_(squeeze_x=True))
+    msg = hint_for(DEFAULT_H0, with_(squeeze_x=True))
     assert "h0=None" in msg and checks.DEFAULT_H0 not in msg  # the batch-1 case, which has no h0
 
 
 def test_the_default_h0_hint_never_fires_for_a_correct_default():
     for fn in (manual, vectorised, with_cells):
-        assert "通过" in checks.check_manual_rnn(fn)
+        assert "通过" in DEFAULT_H0(fn)
     # A right default, another mistake in the h0=None case: not the default's fault.
-    msg = hint_for(checks.check_manual_rnn, with_(random_default_h0=True))
+    msg = hint_for(DEFAULT_H0, with_(random_default_h0=True))
     assert checks.DEFAULT_H0 not in msg
 
 
@@ -306,20 +317,22 @@ def test_in_place_writes_that_break_backward_get_a_hint():
             h_n[k] = h
             inp = torch.stack(outs)
         return (inp.transpose(0, 1) if rnn.batch_first else inp), h_n
-    assert "原地修改" in hint_for(checks.check_manual_rnn, overwrites_h0)
+    assert "原地修改" in hint_for(GRADIENT, overwrites_h0)
 
 
 def test_not_implemented_is_reported():
     def stub(rnn, x, h0=None):
         raise NotImplementedError()
-    assert "还没有实现" in hint_for(checks.check_manual_rnn, stub)
+    for check in MANUAL_CHECKS:
+        assert "还没有实现" in hint_for(check, stub)
 
 
 def test_the_check_leaves_the_global_rng_alone():
     torch.manual_seed(123)
     a = torch.rand(1)
     torch.manual_seed(123)
-    checks.check_manual_rnn(manual)
+    for check in MANUAL_CHECKS:
+        check(manual)
     assert torch.equal(torch.rand(1), a)
 
 
@@ -347,17 +360,25 @@ def test_tensor_subclasses_are_rejected():
 
 # ---------------------------------------------------------------- rnn_io_shapes
 
+IO_CHECKS = (checks.check_rnn_io_shapes, checks.check_rnn_io_shapes_batch_first)
+
+
 def test_io_shapes_correct_styles_pass():
-    assert "通过" in checks.check_rnn_io_shapes(io_shapes)
+    for check in IO_CHECKS:
+        assert "通过" in check(io_shapes)
 
     def sizes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_first=False):
         out = torch.empty((batch, seq_len, hidden_size) if batch_first else (seq_len, batch, hidden_size), device="meta")
         return out.shape, torch.Size([num_layers, batch, hidden_size])  # torch.Size is a tuple of ints
-    assert "通过" in checks.check_rnn_io_shapes(sizes)
+    for check in IO_CHECKS:
+        assert "通过" in check(sizes)
 
 
 def test_io_shapes_expectation_is_torchs():
     assert checks.io_shapes_by_torch(5, 3, 4, 6, 2, True) == ((3, 5, 6), (2, 3, 6))
+
+
+IO_BF = checks.check_rnn_io_shapes_batch_first
 
 
 @pytest.mark.parametrize("mistake, expected", [
@@ -377,30 +398,36 @@ def test_io_shapes_expectation_is_torchs():
     ("not_pair", "二元组 (output_shape, h_n_shape)"),
 ])
 def test_each_io_mistake_gets_its_hint(mistake, expected):
-    msg = hint_for(checks.check_rnn_io_shapes, io_with(**{mistake: True}))
+    check = IO_BF if mistake in ("hn_bf", "output_ignores_bf") else checks.check_rnn_io_shapes
+    msg = hint_for(check, io_with(**{mistake: True}))
     assert expected in msg
 
 
 def test_io_hints_never_reveal_the_answer():
-    for mistake in ("hn_bf", "output_last_input", "hn_one_layer", "output_scrambled", "hn_scrambled"):
-        msg = hint_for(checks.check_rnn_io_shapes, io_with(**{mistake: True}))
+    for mistake in ("hn_bf", "output_ignores_bf", "output_last_input", "hn_one_layer", "output_scrambled",
+                    "hn_scrambled"):
+        check = IO_BF if mistake in ("hn_bf", "output_ignores_bf") else checks.check_rnn_io_shapes
+        msg = hint_for(check, io_with(**{mistake: True}))
         head, _, tail = msg.partition("：")
         # The call is named (its arguments), never a shape of torch's answer.
-        for case in checks.IO_CASES:
-            want_out, want_hn = checks.io_shapes_by_torch(*case[:6])
+        wants = [checks.io_shapes_by_torch(*case[:6]) for case in checks.IO_CASES]
+        wants += [checks.io_shapes_by_torch(*case, True) for case in checks.IO_BATCH_FIRST_CASES]
+        for want_out, want_hn in wants:
             assert str(want_out) not in tail and str(want_hn) not in tail
 
 
 def test_io_not_implemented_is_reported():
     def stub(*a, **k):
         raise NotImplementedError()
-    assert "还没有实现" in hint_for(checks.check_rnn_io_shapes, stub)
+    for check in IO_CHECKS:
+        assert "还没有实现" in hint_for(check, stub)
 
 
 def test_io_shapes_are_asked_with_every_setting():
-    settings = {(c[4] > 1, c[5]) for c in checks.IO_CASES}
+    settings = {(c[4] > 1, c[5]) for c in checks.IO_CASES} | {(c[4] > 1, True) for c in checks.IO_BATCH_FIRST_CASES}
     assert settings == {(False, False), (True, False), (False, True), (True, True)}
     assert any(c[6] for c in checks.IO_CASES)  # called with the defaults too
+    assert not any(c[5] for c in checks.IO_CASES)  # batch_first=True is its own item
 
 
 def test_manual_rnn_visible_cases_try_every_setting_of_the_contract():
@@ -434,7 +461,7 @@ def test_parameters_taken_from_state_dict_are_named():
 
     ns = {"torch": torch, "nn": nn, "F": F}
     exec(answers.BASE.replace('getattr(rnn, f"weight_ih_l{k}")', 'rnn.state_dict()[f"weight_ih_l{k}"]'), ns)
-    msg = hint_for(checks.check_manual_rnn, ns["manual_rnn"])
+    msg = hint_for(GRADIENT, ns["manual_rnn"])
     assert "state_dict()" in msg and "断开" in msg
 
 
@@ -469,8 +496,9 @@ IO_ASKS_TORCH = {
 
 @pytest.mark.parametrize("name", sorted(IO_ASKS_TORCH))
 def test_io_shapes_asked_of_torch_is_refused_in_chinese(name):
-    msg = hint_for(checks.check_rnn_io_shapes, IO_ASKS_TORCH[name])
-    assert msg.startswith("rnn_io_shapes 要你自己推导") and msg.count("。") == 1
+    for check in IO_CHECKS:
+        msg = hint_for(check, IO_ASKS_TORCH[name])
+        assert msg.startswith("rnn_io_shapes 要你自己推导") and msg.count("。") == 1
     assert nn.RNN(3, 4)(torch.randn(2, 1, 3))[0].shape == (2, 1, 4)  # lifted after the check
 
 
@@ -484,6 +512,89 @@ def _aten_manual(rnn, x, h0=None, overload=False):
 
 @pytest.mark.parametrize("overload", [False, True])
 def test_manual_rnn_through_the_aten_kernel_is_refused(overload):
-    assert hint_for(checks.check_manual_rnn, lambda rnn, x, h0=None: _aten_manual(rnn, x, h0, overload)) == checks.NO_FUSED
+    for check in MANUAL_CHECKS:
+        assert hint_for(check, lambda rnn, x, h0=None: _aten_manual(rnn, x, h0, overload)) == checks.NO_FUSED
     rnn = nn.RNN(3, 4)
     assert _aten_manual(rnn, torch.randn(2, 1, 3))[0].shape == (2, 1, 4)  # lifted after the check
+
+
+# ---------------------------------------------------------------- partial credit (issue 21): one item, one check
+
+def passing(family, fn) -> set:
+    ok = set()
+    for check in family:
+        try:
+            check(fn)
+            ok.add(check)
+        except CheckFailed:
+            pass
+    return ok
+
+
+@pytest.mark.parametrize("mistake, failing", [
+    ("always_tanh", RELU),
+    ("assume_bias", NO_BIAS),
+    ("ignore_batch_first", BATCH_FIRST),
+    ("output_time_major", BATCH_FIRST),
+    ("hn_batch_first", BATCH_FIRST),
+    ("default_h0_batch_from_dim1", BATCH_FIRST),   # h0=None is right without batch_first
+    ("random_default_h0", DEFAULT_H0),            # ... and the batch_first check leaves a broken h0=None alone
+    ("default_h0_2d", DEFAULT_H0),
+    ("default_h0_one_layer", DEFAULT_H0),
+    ("ignore_h0", MAIN),                          # the items give an all-zero h0
+    ("h0_first_for_all", MAIN),
+    ("detach", GRADIENT),
+    ("detach_hn", GRADIENT),
+])
+def test_one_item_wrong_fails_only_that_items_check(mistake, failing):
+    assert passing(MANUAL_CHECKS, with_(**{mistake: True})) == set(MANUAL_CHECKS) - {failing}
+
+
+def test_batch_first_with_a_default_h0_from_the_wrong_dimension_is_named():
+    msg = hint_for(BATCH_FIRST, with_(default_h0_batch_from_dim1=True))
+    assert checks.BATCH_FIRST in msg and checks.BATCH_FIRST_H0 in msg and "h0=None" in msg
+    # Without h0=None the same layout mistake names batch_first only.
+    msg = hint_for(BATCH_FIRST, with_(ignore_batch_first=True))
+    assert checks.BATCH_FIRST in msg and checks.BATCH_FIRST_H0 not in msg
+
+
+def test_an_items_check_points_at_the_main_check_only_when_that_fails():
+    for check in (RELU, NO_BIAS, BATCH_FIRST, DEFAULT_H0, GRADIENT):
+        assert checks.CORE_FIRST in hint_for(check, with_(off_by_a_bit=True)), check.__name__
+    assert checks.CORE_FIRST in hint_for(RELU, with_(no_transpose_hh=True, always_tanh=True))
+    for mistake in ("always_tanh", "ignore_batch_first", "random_default_h0", "detach"):
+        check = next(iter(set(MANUAL_CHECKS) - passing(MANUAL_CHECKS, with_(**{mistake: True}))))
+        assert checks.CORE_FIRST not in hint_for(check, with_(**{mistake: True})), mistake
+
+
+@pytest.mark.parametrize("mistake, failing", [
+    ("hn_bf", IO_BF), ("output_ignores_bf", IO_BF),
+    ("hn_one_layer", checks.check_rnn_io_shapes), ("output_last_input", checks.check_rnn_io_shapes),
+    ("lists", checks.check_rnn_io_shapes), ("hn_scrambled", checks.check_rnn_io_shapes),
+])
+def test_one_io_item_wrong_fails_only_that_items_check(mistake, failing):
+    assert passing(IO_CHECKS, io_with(**{mistake: True})) == set(IO_CHECKS) - {failing}
+
+
+def test_the_batch_first_io_item_is_no_gift():
+    """Graded on what batch_first changes, but against torch where it can: a constant answer, or
+    batch_first swapping everything, still fails it."""
+    assert IO_BF not in passing(IO_CHECKS, lambda *a, **k: ((0, 0, 0), (0, 0, 0)))
+    assert IO_BF not in passing(IO_CHECKS, io_with(output_always_bf=True, hn_bf=True, output_ignores_bf=True))
+    right = checks.io_shapes_by_torch(4, 5, 6, 2, 2, True)
+    assert checks.batch_first_io_right(right, None, right) == (True, True)
+    # their own batch_first=False answer with output's first two dims swapped, h_n unchanged: right here
+    assert checks.batch_first_io_right(((5, 4, 6), (1, 5, 2)), ((4, 5, 6), (1, 5, 2)), right) == (True, True)
+    assert checks.batch_first_io_right(((4, 5, 2), (5, 2, 2)), ((4, 5, 2), (2, 5, 2)), right) == (False, False)
+
+
+def test_the_batch_first_io_items_generic_hints():
+    msg = hint_for(IO_BF, lambda *a, **k: ((0, 0, 0), (0, 0, 0)))
+    assert msg.endswith("output_shape 不对。想一想 batch_first=True 时 output 的各维按什么顺序排列。")
+
+    def h_n_grows_with_batch_first(seq_len, batch, input_size, hidden_size, num_layers=1, batch_first=False):
+        out, h_n = io_shapes(seq_len, batch, input_size, hidden_size, num_layers, batch_first)
+        return out, (h_n[0], h_n[1], h_n[2] + 1) if batch_first else h_n
+    msg = hint_for(IO_BF, h_n_grows_with_batch_first)
+    assert msg.endswith("h_n_shape 不对。想一想 batch_first 改变了哪些张量的布局，哪些没有改变。")
+    assert "通过" in checks.check_rnn_io_shapes(h_n_grows_with_batch_first)

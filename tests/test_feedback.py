@@ -38,7 +38,7 @@ WRONG = {
 # hidden test itself). It prints the folder it runs in. (A shape function may not build a module:
 # issue 21, point 2, so the torch error comes from the loop.)
 TORCH_ERROR_STUDENT = "torch-error"
-TORCH_ERROR_CELL = "test_run_rnn_cell_hidden_args"
+TORCH_ERROR_CELL = "test_run_rnn_cell_gradient_hidden"
 TORCH_ERROR = {"run_rnn_cell": '''\
 def run_rnn_cell(cell, x, h0=None):
     import os
@@ -194,7 +194,7 @@ def test_a_torch_error_keeps_its_name_and_first_line_only(course):
     html = (course / "feedback" / TORCH_ERROR_STUDENT / aid / f"{aid}.html").read_text(encoding="utf-8")
     section = cell_section(html, TORCH_ERROR_CELL)
     assert f"RuntimeError: {error.evalue.splitlines()[0]}" in section
-    assert "得分：0.0 / 1.0" in section
+    assert "得分：0.0 / 0.5" in section
     # What the answer printed stays, without the folder's path.
     text = page_text(html)
     assert "当前目录：" in text and "当前目录： …/" in text

@@ -14,12 +14,13 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course import autograde, grades, make_course, max_points, submit
+from answers.a1_rnncell import TESTS_OF
 from nbtools import read
 
 AID = "a1_rnncell"
-STEP_TESTS = ("test_rnn_cell_step_visible", "test_rnn_cell_step_hidden_sizes", "test_rnn_cell_step_hidden_args")
-RUN_TESTS = ("test_run_rnn_cell_visible", "test_run_rnn_cell_hidden_sizes", "test_run_rnn_cell_hidden_args")
-SHAPE_TESTS = ("test_param_shapes_visible", "test_param_shapes_hidden")
+STEP_TESTS = TESTS_OF["rnn_cell_step"]  # each contract item has its own visible and hidden cells
+RUN_TESTS = TESTS_OF["run_rnn_cell"]
+SHAPE_TESTS = TESTS_OF["rnn_cell_param_shapes"]
 ALL_TESTS = STEP_TESTS + RUN_TESTS + SHAPE_TESTS
 
 WRONG_STEP = '''def rnn_cell_step(x_t, h_prev, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
@@ -261,4 +262,4 @@ def test_graded_notebooks_hold_every_cell_and_no_grader_code(graded, sid, repo):
     if sid != "empty_notebook":
         assert graded_ids == release_ids
     else:  # the answer cells were deleted: everything else is back, in order
-        assert [g for g in release_ids if g in graded_ids] == graded_ids and "written_square" in graded_ids
+        assert [g for g in release_ids if g in graded_ids] == graded_ids and "written_concat" in graded_ids

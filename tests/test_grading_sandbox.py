@@ -200,7 +200,7 @@ def test_the_batch_finishes_and_everyone_is_recorded(graded):
     with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}") as gb:
         for sid in graded["cases"]:
             nb = gb.find_submission_notebook(AID, AID, sid)
-            assert all(g.auto_score is not None for g in nb.grades if g.name != "written_square"), sid
+            assert all(g.auto_score is not None for g in nb.grades if g.name != "written_concat"), sid
 
 
 @pytest.mark.parametrize("sid", ["honest", "writes_outside", "rewrites_gradebook", "reads_other_student",
@@ -208,12 +208,12 @@ def test_the_batch_finishes_and_everyone_is_recorded(graded):
                                  "unmounts_to_uncover", "plants_symlink"])
 def test_answers_get_the_grade_they_deserve(graded, sid):
     got, full = grades(graded["course"], AID, sid), max_points(graded["course"], AID)
-    assert {k: got[k] for k in full if k != "written_square"} == {k: v for k, v in full.items() if k != "written_square"}
+    assert {k: got[k] for k in full if k != "written_concat"} == {k: v for k, v in full.items() if k != "written_concat"}
 
 
 def test_honest_answers_get_full_marks_inside_the_sandbox(graded):
     full = max_points(graded["course"], AID)
-    assert graded["alone"] == {k: (None if k == "written_square" else v) for k, v in full.items()}
+    assert graded["alone"] == {k: (None if k == "written_concat" else v) for k, v in full.items()}
     assert "blocked" not in _output(graded, "honest")
 
 
@@ -318,7 +318,7 @@ def test_grading_refuses_without_bubblewrap_unless_the_instructor_opts_out(tmp_p
     graded = run_nbgrader(course, "autograde", AID, "--force")
     assert "沙箱已关闭" in graded.stdout + graded.stderr
     full = max_points(course, AID)
-    assert grades(course, AID, "honest") == {k: (None if k == "written_square" else v) for k, v in full.items()}
+    assert grades(course, AID, "honest") == {k: (None if k == "written_concat" else v) for k, v in full.items()}
 
 
 # ------------------------------------------------------------ the command itself

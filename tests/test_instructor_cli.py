@@ -152,8 +152,8 @@ def test_summary_counts_each_question(graded, tmp_path):
     assert "共 3 份提交" in out
     rows = {r["grade_id"]: r for r in csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8-sig"))}
     step = rows["test_rnn_cell_step_visible"]
-    assert (step["full"], step["zero"], float(step["mean"])) == ("2", "1", round(4 / 3, 3))
-    assert rows["written_square"]["ungraded"] == "2"  # two answers wait for a human; the blank one is 0
+    assert (step["full"], step["zero"], float(step["mean"])) == ("2", "1", round(2 / 3, 3))  # 1 point each
+    assert rows["written_concat"]["ungraded"] == "2"  # two answers wait for a human; the blank one is 0
 
 
 @pytest.mark.parametrize("args, words", [

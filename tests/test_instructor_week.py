@@ -75,7 +75,7 @@ def fresh(tmp_path_factory, repo):
     ok(cli(c, "roster", "名单.csv"))
     notebooks = {
         "2023001": submit(c, "2023001", AID),                                   # every answer right
-        "2023002": submit(c, "2023002", AID, {"written_square": "形状都一样，看不出错误。"}),
+        "2023002": submit(c, "2023002", AID, {"written_concat": "两个 dim 都取 1，W 是 (5, 8)。"}),
         "2023004": submit(c, "2023004", AID, {"rnn_cell_step": None}),           # one answer left as the stub
     }
     members = {LAYOUT[sid]: p.read_bytes() for sid, p in notebooks.items()}
@@ -138,13 +138,13 @@ def test_export_opens_in_excel_one_row_per_student(graded, quick_cli, tmp_path):
     assert header[:2] == ["学号", "姓名"] and header[-1] == f"{AID} 总分（14分）"
     parts = header[2:-1]
     # One column per graded cell, in the notebook's order, each with its points.
-    assert parts[0].startswith(f"{AID}·") and f"{AID}·written_square（2分）" in parts
-    assert f"{AID}·test_rnn_cell_step_visible（2分）" in parts
+    assert parts[0].startswith(f"{AID}·") and f"{AID}·written_concat（2分）" in parts
+    assert f"{AID}·test_rnn_cell_step_visible（1分）" in parts
     assert [r[:2] for r in rows] == [list(s) for s in ROSTER]  # sorted by 学号, compound surname whole
     by_id = {r[0]: dict(zip(header, r)) for r in rows}
-    assert by_id["2023001"][header[-1]] == "12" and by_id["2023001"][f"{AID}·written_square（2分）"] == "待评"
+    assert by_id["2023001"][header[-1]] == "12" and by_id["2023001"][f"{AID}·written_concat（2分）"] == "待评"
     assert set(by_id["2023003"].values()) == {"2023003", "司马光", "未提交"}
-    assert by_id["2023004"][f"{AID}·test_rnn_cell_step_visible（2分）"] == "0"
+    assert by_id["2023004"][f"{AID}·test_rnn_cell_step_visible（1分）"] == "0"
     # The per-part columns add up to the total wherever nothing waits for a human.
     for r in rows:
         scores = r[2:-1]
@@ -266,8 +266,8 @@ def manual_grades(course):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         out = {}
         for sid in ("2023001", "2023002", "2023004"):
-            g = gb.find_grade("written_square", AID, AID, sid)
-            c = gb.find_comment("written_square", AID, AID, sid)
+            g = gb.find_grade("written_concat", AID, AID, sid)
+            c = gb.find_comment("written_concat", AID, AID, sid)
             out[sid] = (g.manual_score, c.manual_comment, g.needs_manual_grade)
         return out
 
@@ -283,7 +283,7 @@ def manually_graded(graded, tmp_path_factory):
     out = ok(cli(course, "manual-export", AID, str(dest)))
     exported = read_csv(dest)
     filled = write_rows(dest.parent / "填好的.csv", fill([list(r) for r in exported],
-                                                      {"2023001": ("2", "说得完整"), "2023002": ("0.5", "没有说出办法")}))
+                                                      {"2023001": ("2", "说得完整"), "2023002": ("0.5", "没有说出原因")}))
     before = manual_grades(course)
     imported = ok(cli(course, "manual-import", AID, str(filled)))
     return course, out, exported, before, imported, filled
@@ -293,11 +293,11 @@ def test_manual_export_has_answer_rubric_and_empty_scores(manually_graded):
     course, out, (header, *rows), before, _, _ = manually_graded
     assert header == ["学号", "姓名", "题目", "答案", "评分标准", "满分", "得分", "评语"]
     assert "3 名学生的 3 道简答题" in out and "manual-import" in out
-    assert [(r[0], r[1], r[2]) for r in rows] == [("2023001", "张三", "written_square"),
-                                                  ("2023002", "欧阳娜娜", "written_square"),
-                                                  ("2023004", "李四", "written_square")]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("2023001", "张三", "written_concat"),
+                                                  ("2023002", "欧阳娜娜", "written_concat"),
+                                                  ("2023004", "李四", "written_concat")]
     by_id = {r[0]: r for r in rows}
-    assert by_id["2023002"][3] == "形状都一样，看不出错误。"
+    assert by_id["2023002"][3] == "两个 dim 都取 1，W 是 (5, 8)。"
     rubric = by_id["2023001"][4]
     assert "参考答案" in rubric and "BEGIN SOLUTION" not in rubric and "END SOLUTION" not in rubric
     assert all(r[5] == "2" and r[6] == "" and r[7] == "" for r in rows)
@@ -309,7 +309,7 @@ def test_manual_import_stores_scores_and_comments(manually_graded):
     assert "2 道简答题" in imported and "1 道没有填得分" in imported
     grades = manual_grades(course)
     assert grades["2023001"] == (2.0, "说得完整", False)
-    assert grades["2023002"] == (0.5, "没有说出办法", False)
+    assert grades["2023002"] == (0.5, "没有说出原因", False)
     assert grades["2023004"] == (None, None, True)
 
 
@@ -334,7 +334,7 @@ def test_manual_import_refuses_unknown_students_and_cells(manually_graded, quick
     before = manual_grades(course)
     header, *rows = [list(r) for r in exported]
     rows[0][6] = "1"
-    rows.append(["2099999", "谁", "written_square", "", "", "2", "1", ""])
+    rows.append(["2099999", "谁", "written_concat", "", "", "2", "1", ""])
     rows.append(["2023004", "李四", "no_such_cell", "", "", "2", "1", ""])
     proc = quick_cli(course, "manual-import", AID, str(write_rows(tmp_path / "简答.csv", [header, *rows])))
     assert proc.returncode == 2 and "2 行不对" in proc.stderr
@@ -366,7 +366,7 @@ def test_autograde_again_keeps_manual_grades_graded(regraded):
     assert "待人工评分" not in table["2023002"]
     assert "待人工评分" in table["2023004"]  # nobody graded it yet
     grades = manual_grades(course)
-    assert grades["2023001"] == (2.0, "说得完整", False) and grades["2023002"][:2] == (0.5, "没有说出办法")
+    assert grades["2023001"] == (2.0, "说得完整", False) and grades["2023002"][:2] == (0.5, "没有说出原因")
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         assert gb.find_submission(AID, "2023001").score == 14.0
 
@@ -377,7 +377,7 @@ def test_incident_counts_are_per_run(regraded, quick_cli):
     assert "情况记录" not in line  # the older run's three lines are not this run's
     summary = quick_cli(course, "summary", AID)
     assert summary.returncode == 0 and "2023001：3 条" not in summary.stdout
-    assert "written_square" in summary.stdout
+    assert "written_concat" in summary.stdout
 
 
 def test_the_graded_answer_text_is_remembered(regraded):
@@ -390,8 +390,8 @@ def test_the_graded_answer_text_is_remembered(regraded):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         from sqlalchemy import text
 
-        rows = dict(gb.db.execute(text(f"SELECT student, checksum FROM {TABLE} WHERE grade_id = 'written_square'")).all())
-    assert rows["2023002"] == answer_checksum("形状都一样，看不出错误。")
+        rows = dict(gb.db.execute(text(f"SELECT student, checksum FROM {TABLE} WHERE grade_id = 'written_concat'")).all())
+    assert rows["2023002"] == answer_checksum("两个 dim 都取 1，W 是 (5, 8)。")
 
 
 def test_autograde_for_an_unknown_student_fails(regraded, quick_cli):

@@ -4,12 +4,15 @@ Used by tests/test_a1_grading.py (autograded through nbgrader) and tests/test_as
 (test cells executed in one namespace). Each answer replaces one solution cell (by grade_id);
 the other solution cells keep the reference answer.
 
-TESTS_OF[grade_id]: the test cells (grade_ids) that grade that solution cell, the visible check first.
+TESTS_OF[grade_id]: the test cells (grade_ids) that grade that solution cell, the visible checks first
+(a contract item has its own visible and hidden cells).
 CORRECT[name]: {grade_id: code}; every one must get full marks.
 WRONG[name]: (grade_id, code, caught_by_visible); each must lose points in TESTS_OF[grade_id] and
 keep full marks elsewhere; caught_by_visible means the visible check (TESTS_OF[grade_id][0]) fails
 too. Every mistake a visible check can see is caught there; a hard-coded answer sized for the
 visible check is the exception.
+ITEM_CELLS[name]: for a mistake of WRONG that gets one contract item wrong and the others right, the
+test cells it loses: exactly that item's (partial credit, issue 21).
 """
 
 STEP = "rnn_cell_step"
@@ -17,8 +20,11 @@ RUN = "run_rnn_cell"
 SHAPES = "rnn_cell_param_shapes"
 
 TESTS_OF = {
-    STEP: ("test_rnn_cell_step_visible", "test_rnn_cell_step_hidden_sizes", "test_rnn_cell_step_hidden_args"),
-    RUN: ("test_run_rnn_cell_visible", "test_run_rnn_cell_hidden_sizes", "test_run_rnn_cell_hidden_args"),
+    STEP: ("test_rnn_cell_step_visible", "test_rnn_cell_step_bias_none_visible", "test_rnn_cell_step_relu_visible",
+           "test_rnn_cell_step_hidden_sizes", "test_rnn_cell_step_bias_none_hidden", "test_rnn_cell_step_relu_hidden"),
+    RUN: ("test_run_rnn_cell_visible", "test_run_rnn_cell_default_h0_visible", "test_run_rnn_cell_any_cell_visible",
+          "test_run_rnn_cell_gradient_visible", "test_run_rnn_cell_hidden_sizes", "test_run_rnn_cell_default_h0_hidden",
+          "test_run_rnn_cell_any_cell_hidden", "test_run_rnn_cell_gradient_hidden"),
     SHAPES: ("test_param_shapes_visible", "test_param_shapes_hidden"),
 }
 
@@ -231,6 +237,16 @@ WRONG = {
         outs.append(h)
     return torch.stack(outs), h
 """, True),
+    # its own step, both biases added unconditionally: a bias=False cell (biases None) crashes
+    "run_bias_false_crashes": (RUN, RUN_SIG + """
+    h = torch.zeros(x.shape[1], cell.hidden_size) if h0 is None else h0
+    act = torch.relu if cell.nonlinearity == "relu" else torch.tanh
+    outs = []
+    for t in range(x.shape[0]):
+        h = act(x[t] @ cell.weight_ih.T + cell.bias_ih + h @ cell.weight_hh.T + cell.bias_hh)
+        outs.append(h)
+    return torch.stack(outs), h
+""", True),
     "no_grad_loop": (RUN, RUN_SIG + """
     h, outs = h0, []
     with torch.no_grad():
@@ -308,4 +324,28 @@ WRONG = {
         return {"weight_ih": (hidden_size, input_size), "weight_hh": (hidden_size, hidden_size),
                 "bias_ih": (hidden_size,), "bias_hh": (hidden_size,)}
 """, True),
+}
+
+# One contract item wrong, the others right: only that item's cells are lost (visible and hidden).
+_ITEM = {
+    "bias_none": ("test_rnn_cell_step_bias_none_visible", "test_rnn_cell_step_bias_none_hidden"),
+    "relu": ("test_rnn_cell_step_relu_visible", "test_rnn_cell_step_relu_hidden"),
+    "default_h0": ("test_run_rnn_cell_default_h0_visible", "test_run_rnn_cell_default_h0_hidden"),
+    "any_cell": ("test_run_rnn_cell_any_cell_visible", "test_run_rnn_cell_any_cell_hidden"),
+    "gradient": ("test_run_rnn_cell_gradient_visible", "test_run_rnn_cell_gradient_hidden"),
+    "run_main": ("test_run_rnn_cell_visible", "test_run_rnn_cell_hidden_sizes"),
+}
+ITEM_CELLS = {
+    "bias_none_crashes": _ITEM["bias_none"],
+    "biases_only_when_both": _ITEM["bias_none"],
+    "ignores_nonlinearity": _ITEM["relu"],
+    "random_default_h0": _ITEM["default_h0"],
+    "default_h0_1d": _ITEM["default_h0"],
+    "default_h0_float64": _ITEM["default_h0"],
+    "run_ignores_nonlinearity": _ITEM["any_cell"],
+    "run_bias_false_crashes": _ITEM["any_cell"],
+    "detached_state": _ITEM["gradient"],
+    "no_grad_loop": _ITEM["gradient"],
+    "detach_between_steps": _ITEM["gradient"],
+    "ignores_h0": _ITEM["run_main"],  # h0 given is the main case; the other items pass an all-zero h0
 }

@@ -2,12 +2,20 @@
 
 Most mistakes are one-line edits of BASE (a correct manual_rnn): `_edit(old, new)` shows the
 line a student gets wrong, and fails loudly if BASE no longer contains it.
+
+ITEM_CELLS[name]: for a mistake of WRONG that gets one contract item wrong and the others right, the
+test cells it loses: exactly that item's (partial credit, issue 21).
 """
 
 TESTS_OF = {
-    "rnn_io_shapes": ("test_rnn_io_shapes_visible", "test_rnn_io_shapes_hidden"),
-    "manual_rnn": ("test_manual_rnn_visible", "test_manual_rnn_hidden_sizes", "test_manual_rnn_hidden_args",
-                   "test_manual_rnn_hidden_grad"),
+    "rnn_io_shapes": ("test_rnn_io_shapes_visible", "test_rnn_io_shapes_batch_first_visible",
+                      "test_rnn_io_shapes_hidden", "test_rnn_io_shapes_batch_first_hidden"),
+    "manual_rnn": ("test_manual_rnn_visible", "test_manual_rnn_relu_visible", "test_manual_rnn_bias_false_visible",
+                   "test_manual_rnn_batch_first_visible", "test_manual_rnn_default_h0_visible",
+                   "test_manual_rnn_gradient_visible",
+                   "test_manual_rnn_hidden_sizes", "test_manual_rnn_relu_hidden", "test_manual_rnn_bias_false_hidden",
+                   "test_manual_rnn_batch_first_hidden", "test_manual_rnn_default_h0_hidden",
+                   "test_manual_rnn_gradient_hidden"),
 }
 
 # ---------------------------------------------------------------- rnn_io_shapes
@@ -224,6 +232,7 @@ def rnn_io_shapes(seq_len, batch, input_size, hidden_size, num_layers=1, batch_f
     known = {
         (5, 3, 4, 6, 1, False): ((5, 3, 6), (1, 3, 6)),
         (7, 2, 3, 8, 3, False): ((7, 2, 8), (3, 2, 8)),
+        (4, 5, 6, 2, 2, False): ((4, 5, 2), (2, 5, 2)),
         (4, 5, 6, 2, 1, True): ((5, 4, 2), (1, 5, 2)),
         (6, 3, 5, 7, 2, True): ((3, 6, 7), (2, 3, 7)),
     }
@@ -319,6 +328,10 @@ def manual_rnn(rnn, x, h0=None):
     "batch_first_ignored": ("manual_rnn", _edit(
         "    if rnn.batch_first:\n        x = x.transpose(0, 1)\n", "").replace(
         "    output = inp.transpose(0, 1) if rnn.batch_first else inp\n", "    output = inp\n"), True),
+    # The batch read before the transpose: with batch_first and h0=None the zeros are (L, seq, H).
+    "h0_none_batch_read_before_transpose": ("manual_rnn", _edit(
+        "    if rnn.batch_first:\n        x = x.transpose(0, 1)\n    T, B, _ = x.shape\n",
+        "    T, B, _ = x.shape\n    if rnn.batch_first:\n        x = x.transpose(0, 1)\n        T = x.shape[0]\n"), True),
     "h0_ignored": ("manual_rnn", _edit("    if h0 is None:\n        h0 = torch.zeros(L, B, H)\n",
                                        "    h0 = torch.zeros(L, B, H)\n"), True),
     # The zeros of a1's cell, (B, H): h0[k] is then a zero row that broadcasts, until num_layers > batch.
@@ -353,4 +366,30 @@ def manual_rnn(rnn, x, h0=None):
 
     # manual_rnn: what the visible check cannot see (sizes it never uses)
     "at_most_three_layers": ("manual_rnn", _edit("    for k in range(L):\n", "    for k in [0, 1, 2][:L]:\n"), False),
+}
+
+
+# One contract item wrong, the others right: only that item's cells are lost (visible and hidden).
+_ITEM = {item: (f"test_manual_rnn_{item}_visible", f"test_manual_rnn_{item}_hidden")
+         for item in ("relu", "bias_false", "batch_first", "default_h0", "gradient")}
+ITEM_CELLS = {
+    "io_h_n_follows_batch_first": ("test_rnn_io_shapes_batch_first_visible", "test_rnn_io_shapes_batch_first_hidden"),
+    "io_output_ignores_batch_first": ("test_rnn_io_shapes_batch_first_visible", "test_rnn_io_shapes_batch_first_hidden"),
+    # h_n's layers are graded without batch_first; the batch_first item compares with the student's own answer
+    "io_h_n_one_layer": ("test_rnn_io_shapes_visible", "test_rnn_io_shapes_hidden"),
+    "io_output_last_dim_input_size": ("test_rnn_io_shapes_visible", "test_rnn_io_shapes_hidden"),
+    "io_returns_lists": ("test_rnn_io_shapes_visible", "test_rnn_io_shapes_hidden"),
+    "nonlinearity_ignored": _ITEM["relu"],
+    "bias_assumed_present": _ITEM["bias_false"],
+    "batch_first_ignored": _ITEM["batch_first"],
+    "output_left_time_major": _ITEM["batch_first"],
+    "h_n_follows_batch_first": _ITEM["batch_first"],
+    "h0_none_batch_read_before_transpose": _ITEM["batch_first"],  # h0=None is right without batch_first
+    "h0_none_not_zeros": _ITEM["default_h0"],
+    "h0_none_without_layers": _ITEM["default_h0"],
+    "h0_none_one_layer": _ITEM["default_h0"],
+    "detached_output": _ITEM["gradient"],
+    # h0 given is the main case; the other items pass an all-zero h0
+    "h0_ignored": ("test_manual_rnn_visible", "test_manual_rnn_hidden_sizes"),
+    "h0_first_for_every_layer": ("test_manual_rnn_visible", "test_manual_rnn_hidden_sizes"),
 }

@@ -7,7 +7,10 @@ The names below keep `from rnnlab import checks; checks.check_rnn_cell_step(...)
 in notebooks already released to students (a1_rnncell and its hidden tests use them).
 """
 
-from rnnlab.checks.a1_rnncell import check_rnn_cell_param_shapes, check_rnn_cell_step, check_run_rnn_cell
+from rnnlab.checks.a1_rnncell import (
+    check_rnn_cell_param_shapes, check_rnn_cell_step, check_rnn_cell_step_bias_none, check_rnn_cell_step_relu,
+    check_run_rnn_cell, check_run_rnn_cell_any_cell, check_run_rnn_cell_default_h0, check_run_rnn_cell_gradient,
+)
 from rnnlab.checks.core import (
     ATOL, RTOL, CheckFailed, call, check_is_tensor, check_shape, check_values, close, derive, describe, expect_close,
     fail,
@@ -16,8 +19,9 @@ from rnnlab.checks.core import (
 
 __all__ = [
     "ATOL", "RTOL", "CheckFailed", "call", "check_is_tensor", "check_rnn_cell_param_shapes", "check_rnn_cell_step",
-    "check_run_rnn_cell", "check_shape", "check_values", "close", "derive", "describe", "expect_close", "fail",
-    "is_plain_tensor", "max_abs_diff", "shape_of", "unpack_pair",
+    "check_rnn_cell_step_bias_none", "check_rnn_cell_step_relu", "check_run_rnn_cell", "check_run_rnn_cell_any_cell",
+    "check_run_rnn_cell_default_h0", "check_run_rnn_cell_gradient", "check_shape", "check_values", "close", "derive",
+    "describe", "expect_close", "fail", "is_plain_tensor", "max_abs_diff", "shape_of", "unpack_pair",
 ]
 
 

@@ -7,6 +7,11 @@ weight, a zero hidden state...), so no formula of the exercise is written here. 
 names a mistake is given only when the output matches that mistake; any other wrong output
 gets the generic hint of its function.
 
+Each contract item has its own check (and its own points in the assignment): rnn_cell_step's
+default call, None biases and relu; run_rnn_cell's main case (h0 given), h0=None, any cell
+(relu, bias=False) and the gradient. An item's check that sees a wrong result first asks
+whether the main case is right, and if not says to fix that first.
+
 Every Chinese message is in HINTS; tests/test_checks_a1_rnncell.py feeds each one's mistake.
 """
 
@@ -16,7 +21,7 @@ import torch
 from torch import nn
 
 from rnnlab import oracles
-from rnnlab.checks.core import changed_input, check_dtype, fresh_torch_state
+from rnnlab.checks.core import CheckFailed, changed_input, check_dtype, fresh_torch_state
 from rnnlab.checks.core import (
     call, check_is_tensor, check_shape, check_values, close, derive, describe, fail, shape_of, unpack_pair,
 )
@@ -39,6 +44,8 @@ HINTS = {
                            "之后的 b += …、add_ 改的就是 {arg}。用不改动输入的写法算出新的张量。",
     "step_generic": "逐项检查：x_t 与 weight_ih、h_prev 与 weight_hh 的乘法（注意转置），"
                     "两个偏置（None 表示没有这一项），以及激活函数。",
+    "step_core_first": "默认调用（两个偏置都给定、nonlinearity=\"tanh\"）的结果就已经不对了："
+                       "先按上面「可见检查：rnn_cell_step」那一格的提示把它改对，再看这一项。",
     # run_rnn_cell
     "includes_h0": "outputs 多了一个时间步：outputs[t] 应当是读入 x[t] 之后的隐状态，不要把 h0 也放进去。",
     "shifted": "outputs 错开了一个时间步：outputs[t] 应当是读入 x[t] 之后的隐状态，而不是之前的。",
@@ -53,6 +60,8 @@ HINTS = {
                      "每一步要直接使用上一步返回的 h，梯度才能沿着整个循环传回去。",
     "run_grad_generic": "outputs 的数值对了，梯度却与 PyTorch 的不一致：梯度要能沿着整个循环传回 cell 的参数。",
     "run_generic": "检查循环：每一步把 x[t] 和上一步的隐状态交给 cell。",
+    "run_core_first": "h0 给定时（tanh、有偏置的单元）的 outputs 就已经不对了："
+                      "先按上面「可见检查：run_rnn_cell」那一格的提示把它改对，再看这一项。",
     # rnn_cell_param_shapes
     "shapes_not_dict": "{name} 应当返回 dict（参数名 -> 形状元组），实际返回的是 {got}。",
     "shapes_keys": "{name} 的键不对：{detail}键名应与 nn.RNNCell(...).named_parameters() 给出的名字一致。",
@@ -93,53 +102,104 @@ def _step_mistakes(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity, want):
 
 STEP_ARGS = ("x_t", "h_prev", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
+# The calls of rnn_cell_step's visible checks: (label, which biases are given, nonlinearity).
+# Each contract item has its own check (and its own points): the default call, None biases, relu.
+STEP_DEFAULT = ("", "both", "tanh")
+STEP_BIAS_NONE = [
+    ("bias_ih=None, bias_hh=None", "none", "tanh"),
+    ("bias_hh=None", "ih", "tanh"),
+    ("bias_ih=None", "hh", "tanh"),
+]
+STEP_RELU = [("nonlinearity=\"relu\"", "both", "relu")]
 
-@fresh_torch_state
-def check_rnn_cell_step(rnn_cell_step) -> str:
-    """Visible check for `rnn_cell_step`: input 3, hidden 4, batch 2.
 
-    Calls it with both biases, without one or both, and with nonlinearity="relu", and
-    localises the usual mistakes. Returns a short success message.
-    """
-    __tracebackhide__ = True  # IPython and pytest leave this frame out of the student's traceback
-    name = "rnn_cell_step"
+def _step_plans(calls):
+    """(args, batch, hidden, [(label, biases, nonlinearity, want, mistakes)]) for the default call
+    followed by `calls`: every expectation and diagnosis before the student's code runs."""
     g = oracles.seeded(2024)
     batch, inp, hid = 2, 3, 4
     x, h = oracles.randn(g, batch, inp), oracles.randn(g, batch, hid)
     w_ih, w_hh = oracles.randn(g, hid, inp, scale=0.5), oracles.randn(g, hid, hid, scale=0.5)
     b_ih, b_hh = oracles.randn(g, hid), oracles.randn(g, hid)
     args = (x, h, w_ih, w_hh)
-
-    calls = [  # (label, biases, nonlinearity); the default call first
-        ("", (b_ih, b_hh), "tanh"),
-        ("bias_ih=None, bias_hh=None", (None, None), "tanh"),
-        ("bias_hh=None", (b_ih, None), "tanh"),
-        ("bias_ih=None", (None, b_hh), "tanh"),
-        ("nonlinearity=\"relu\"", (b_ih, b_hh), "relu"),
-    ]
-    # Every expectation and every diagnosis before the student's code runs.
+    given = {"both": (b_ih, b_hh), "none": (None, None), "ih": (b_ih, None), "hh": (None, b_hh)}
     plans = []
     with torch.random.fork_rng(devices=[]):  # nn.RNNCell's initialisation: leave the student's RNG alone
-        for label, biases, nonlinearity in calls:
+        for label, which, nonlinearity in [STEP_DEFAULT, *calls]:
+            biases = given[which]
             want = _step(*args, *biases, nonlinearity)
             plans.append((label, biases, nonlinearity, want, _step_mistakes(*args, *biases, nonlinearity, want)))
+    return args, batch, hid, plans
 
-    for label, biases, nonlinearity, want, mistakes in plans:
-        what = f"{name}(..., {label}) 的返回值" if label else f"{name} 的返回值"
-        kwargs = {"nonlinearity": nonlinearity} if label.startswith("nonlinearity") else {}
-        given = [*args, *biases]
-        fresh = [a if a is None else a.clone() for a in given]
-        out = check_is_tensor(call(rnn_cell_step, name, *fresh, **kwargs), name)
-        arg = changed_input(STEP_ARGS, fresh, given)
-        if arg:
-            fail(f"{what}：" + HINTS["step_modifies_input"].format(arg=arg))
+
+def _call_step(rnn_cell_step, args, plan):
+    """The student's h_t for one planned call; fails when it is no tensor or changed an input."""
+    __tracebackhide__ = True
+    name = "rnn_cell_step"
+    label, biases, nonlinearity = plan[:3]
+    what = f"{name}(..., {label}) 的返回值" if label else f"{name} 的返回值"
+    kwargs = {"nonlinearity": nonlinearity} if label.startswith("nonlinearity") else {}
+    given = [*args, *biases]
+    fresh = [a if a is None else a.clone() for a in given]
+    out = check_is_tensor(call(rnn_cell_step, name, *fresh, **kwargs), name)
+    arg = changed_input(STEP_ARGS, fresh, given)
+    if arg:
+        fail(f"{what}：" + HINTS["step_modifies_input"].format(arg=arg))
+    return what, out
+
+
+def _step_default_right(rnn_cell_step, args, plan) -> bool:
+    """Whether the student's default call (both biases, tanh) gives torch's answer."""
+    try:
+        _, out = _call_step(rnn_cell_step, args, plan)
+    except CheckFailed:
+        return False
+    return close(out, plan[3])
+
+
+def _check_step_calls(rnn_cell_step, calls) -> None:
+    """The default call alone (calls=[]), or the calls of one contract item: a wrong result there
+    first asks whether the default call is right (else that is the mistake to fix first)."""
+    __tracebackhide__ = True
+    args, batch, hid, (default, *items) = _step_plans(calls)
+    for plan in items or [default]:
+        label, biases, nonlinearity, want, mistakes = plan
+        what, out = _call_step(rnn_cell_step, args, plan)
         check_shape(out, (batch, hid), what, "批量大小, hidden_size")
         if not close(out, want):
             for variant, hint in mistakes:
                 if close(out, variant, atol=1e-4):
                     fail(f"{what}数值不对：{hint}")
+            if items and not _step_default_right(rnn_cell_step, args, default):
+                fail(f"{what}数值不对：" + HINTS["step_core_first"])
         check_values(out, want, what, HINTS["step_generic"])
+
+
+@fresh_torch_state
+def check_rnn_cell_step(rnn_cell_step) -> str:
+    """Visible check for `rnn_cell_step`'s default call: input 3, hidden 4, batch 2, both biases, tanh.
+
+    Localises the usual mistakes. None biases and relu have their own checks (and points).
+    """
+    __tracebackhide__ = True  # IPython and pytest leave this frame out of the student's traceback
+    _check_step_calls(rnn_cell_step, [])
     return "rnn_cell_step 通过了可见检查。"
+
+
+@fresh_torch_state
+def check_rnn_cell_step_bias_none(rnn_cell_step) -> str:
+    """Visible check of one contract item: bias_ih and/or bias_hh given as None (no such term)."""
+    __tracebackhide__ = True
+    _check_step_calls(rnn_cell_step, STEP_BIAS_NONE)
+    return "rnn_cell_step 通过了可见检查（偏置为 None）。"
+
+
+@fresh_torch_state
+def check_rnn_cell_step_relu(rnn_cell_step) -> str:
+    """Visible check of one contract item: nonlinearity="relu"."""
+    __tracebackhide__ = True
+    _check_step_calls(rnn_cell_step, STEP_RELU)
+    return "rnn_cell_step 通过了可见检查（nonlinearity=\"relu\"）。"
 
 
 def _filled_cell(g, **kwargs) -> nn.RNNCell:
@@ -165,50 +225,82 @@ def _gradients(cell: nn.RNNCell, x: torch.Tensor):
 
 
 def _run_case():
-    """The visible check's cells, inputs and every expectation (seq 4, batch 2, input 3, hidden 5)."""
+    """The visible checks' cells, inputs and every expectation (seq 4, batch 2, input 3, hidden 5).
+
+    The main check gives a random h0; the h0=None check gives none; the other items (a relu cell,
+    a bias=False cell, the gradient) give an all-zero h0, so that a mistake about h0 costs only
+    the points of h0's own checks.
+    """
     torch.manual_seed(7)
     cell = nn.RNNCell(3, 5)
     g = oracles.seeded(11)
     seq, batch = 4, 2
     x = oracles.randn(g, seq, batch, 3)
     h0 = oracles.randn(g, batch, 5)
+    zeros = torch.zeros(batch, 5)
     relu_cell = _filled_cell(g, nonlinearity="relu")
     bare_cell = _filled_cell(g, bias=False)
     grad_cell = _filled_cell(g)
     want_out, want_last = oracles.run_cell(cell, x, h0)
     want0, _ = oracles.run_cell(cell, x)
     relu_as_tanh, _ = oracles.run_cell(
-        oracles.rnn_cell_from(relu_cell.weight_ih, relu_cell.weight_hh, relu_cell.bias_ih, relu_cell.bias_hh), x, h0)
+        oracles.rnn_cell_from(relu_cell.weight_ih, relu_cell.weight_hh, relu_cell.bias_ih, relu_cell.bias_hh), x, zeros)
     return dict(
-        cell=cell, relu_cell=relu_cell, bare_cell=bare_cell, grad_cell=grad_cell, x=x, h0=h0,
+        cell=cell, relu_cell=relu_cell, bare_cell=bare_cell, grad_cell=grad_cell, x=x, h0=h0, zeros=zeros,
         want_out=want_out, want_last=want_last, want0=want0,
         shifted=torch.cat([h0.unsqueeze(0), want_out[:-1]]),
-        want_relu=oracles.run_cell(relu_cell, x, h0), relu_as_tanh=relu_as_tanh,
-        want_bare=oracles.run_cell(bare_cell, x, h0), grads=_gradients(grad_cell, x),
+        want_relu=oracles.run_cell(relu_cell, x, zeros), relu_as_tanh=relu_as_tanh,
+        want_bare=oracles.run_cell(bare_cell, x, zeros), grads=_gradients(grad_cell, x),
     )
+
+
+def _prepared_run(run_rnn_cell):
+    """(case, run): every expectation computed first (torch's initialisations leave the student's RNG
+    alone), and run(cell, *state, label=...) -> (outputs, h_last) of the student's function."""
+    __tracebackhide__ = True
+    with torch.random.fork_rng(devices=[]):
+        case = _run_case()
+    name = "run_rnn_cell"
+
+    def run(cell_, *state, label=""):
+        __tracebackhide__ = True
+        try:
+            result = unpack_pair(call(run_rnn_cell, name, cell_, case["x"].clone(), *(s.clone() for s in state)), name)
+        except CheckFailed as e:
+            if not label:
+                raise
+            fail(f"{e}\n（出错的这一例：{label}）")
+        return check_is_tensor(result[0], "outputs"), check_is_tensor(result[1], "h_last")
+    return case, run
+
+
+def _run_main_right(case, run) -> bool:
+    """Whether the student's loop gives torch's outputs for the main case (tanh cell, h0 given)."""
+    try:
+        outputs, _ = run(case["cell"], case["h0"])
+    except CheckFailed:
+        return False
+    return close(outputs, case["want_out"])
+
+
+def _check_item_values(value, want, what, case, run, hint=HINTS["run_generic"]) -> None:
+    """An item's values: when wrong, first ask whether the main case is right (else fix that first)."""
+    __tracebackhide__ = True
+    check_shape(value, shape_of(want), what, "时间步, 批量大小, hidden_size" if len(want.shape) == 3 else "")
+    if not close(value, want) and not _run_main_right(case, run):
+        fail(f"{what}：形状对了，但数值不对。" + HINTS["run_core_first"])
+    check_values(value, want, what, hint)
 
 
 @fresh_torch_state
 def check_run_rnn_cell(run_rnn_cell) -> str:
-    """Visible check for `run_rnn_cell`: seq 4, batch 2, input 3, hidden 5.
-
-    A tanh cell with and without h0, a relu cell, a bias=False cell, and the gradient of
-    outputs.sum() with respect to weight_hh (the loop must stay connected to the cell).
-    """
+    """Visible check for `run_rnn_cell`'s main case: a tanh cell with biases, h0 given (seq 4, batch 2,
+    input 3, hidden 5). h0=None, other cells and the gradient have their own checks (and points)."""
     __tracebackhide__ = True
-    name = "run_rnn_cell"
-    # Every expectation before the student's code runs; torch's initialisations leave the student's RNG alone.
-    with torch.random.fork_rng(devices=[]):
-        case = _run_case()
+    case, run = _prepared_run(run_rnn_cell)
     x, h0, cell = case["x"], case["h0"], case["cell"]
     seq, batch = x.shape[:2]
     want_out, want_last, want0 = case["want_out"], case["want_last"], case["want0"]
-    want_grad_out, want_grad, truncated_grad = case["grads"]
-
-    def run(cell_, *state):
-        __tracebackhide__ = True
-        result = unpack_pair(call(run_rnn_cell, name, cell_, x.clone(), *(s.clone() for s in state)), name)
-        return check_is_tensor(result[0], "outputs"), check_is_tensor(result[1], "h_last")
 
     outputs, h_last = run(cell, h0)
     if shape_of(outputs) == (seq + 1, batch, 5):
@@ -223,27 +315,62 @@ def check_run_rnn_cell(run_rnn_cell) -> str:
     check_dtype(outputs, want_out, "outputs")
     check_shape(h_last, shape_of(want_last), "h_last", "批量大小, hidden_size")
     check_values(h_last, want_last, "h_last", HINTS["h_last"])
+    return "run_rnn_cell 通过了可见检查。"
 
-    outputs0, h_last0 = run(cell)
-    check_shape(outputs0, shape_of(want0), "h0=None 时的 outputs", "时间步, 批量大小, hidden_size")
-    # The loop works from a given h0; a wrong first step from None means a wrong start.
-    start_wrong = not close(outputs0[0], want0[0])
-    check_values(outputs0, want0, "h0=None 时的 outputs", HINTS["default_h0"] if start_wrong else HINTS["run_generic"])
+
+@fresh_torch_state
+def check_run_rnn_cell_default_h0(run_rnn_cell) -> str:
+    """Visible check of one contract item: h0=None starts from zeros."""
+    __tracebackhide__ = True
+    case, run = _prepared_run(run_rnn_cell)
+    want0 = case["want0"]
+    outputs0, h_last0 = run(case["cell"])
+    what = "h0=None 时的 outputs"
+    check_shape(outputs0, shape_of(want0), what, "时间步, 批量大小, hidden_size")
+    if not close(outputs0, want0):
+        if not _run_main_right(case, run):
+            fail(f"{what}：形状对了，但数值不对。" + HINTS["run_core_first"])
+        # The loop works from a given h0; a wrong first step from None means a wrong start.
+        start_wrong = not close(outputs0[0], want0[0])
+        check_values(outputs0, want0, what, HINTS["default_h0"] if start_wrong else HINTS["run_generic"])
+    check_dtype(outputs0, want0, what)
     check_values(h_last0, want0[-1], "h0=None 时的 h_last", HINTS["h_last"])
+    return "run_rnn_cell 通过了可见检查（h0=None）。"
 
-    outputs, h_last = run(case["relu_cell"], h0)
-    check_shape(outputs, shape_of(case["want_relu"][0]), "outputs（nonlinearity=\"relu\" 的单元）")
-    if not close(outputs, case["want_relu"][0]) and close(outputs, case["relu_as_tanh"], atol=1e-4):
+
+@fresh_torch_state
+def check_run_rnn_cell_any_cell(run_rnn_cell) -> str:
+    """Visible check of one contract item: any nn.RNNCell, a relu one and a bias=False one (h0 = zeros)."""
+    __tracebackhide__ = True
+    case, run = _prepared_run(run_rnn_cell)
+    zeros = case["zeros"]
+
+    label = "nonlinearity=\"relu\" 的单元，h0 全零"
+    outputs, h_last = run(case["relu_cell"], zeros, label=label)
+    want_out, want_last = case["want_relu"]
+    check_shape(outputs, shape_of(want_out), f"outputs（{label}）", "时间步, 批量大小, hidden_size")
+    if not close(outputs, want_out) and close(outputs, case["relu_as_tanh"], atol=1e-4):
         fail(HINTS["run_ignores_nonlinearity"])
-    check_values(outputs, case["want_relu"][0], "outputs（nonlinearity=\"relu\" 的单元）", HINTS["run_generic"])
-    check_values(h_last, case["want_relu"][1], "h_last（nonlinearity=\"relu\" 的单元）", HINTS["h_last"])
+    _check_item_values(outputs, want_out, f"outputs（{label}）", case, run)
+    check_values(h_last, want_last, f"h_last（{label}）", HINTS["h_last"])
 
-    outputs, h_last = run(case["bare_cell"], h0)
-    check_values(outputs, case["want_bare"][0], "outputs（bias=False 的单元，cell.bias_ih 是 None）", HINTS["run_generic"])
-    check_values(h_last, case["want_bare"][1], "h_last（bias=False 的单元，cell.bias_ih 是 None）", HINTS["h_last"])
+    label = "bias=False 的单元，cell.bias_ih、cell.bias_hh 都是 None，h0 全零"
+    outputs, h_last = run(case["bare_cell"], zeros, label=label)
+    want_out, want_last = case["want_bare"]
+    _check_item_values(outputs, want_out, f"outputs（{label}）", case, run)
+    check_values(h_last, want_last, f"h_last（{label}）", HINTS["h_last"])
+    return "run_rnn_cell 通过了可见检查（relu 与 bias=False 的单元）。"
 
-    outputs, _ = run(case["grad_cell"])
-    check_values(outputs, want_grad_out, "outputs（求梯度用的单元，h0=None）", HINTS["run_generic"])
+
+@fresh_torch_state
+def check_run_rnn_cell_gradient(run_rnn_cell) -> str:
+    """Visible check of one contract item: outputs stay connected to the cell (d outputs.sum() / d weight_hh)."""
+    __tracebackhide__ = True
+    case, run = _prepared_run(run_rnn_cell)
+    want_grad_out, want_grad, truncated_grad = case["grads"]
+    label = "求梯度用的单元，h0 全零"
+    outputs, _ = run(case["grad_cell"], case["zeros"], label=label)
+    _check_item_values(outputs, want_grad_out, f"outputs（{label}）", case, run)
     if not outputs.requires_grad:
         fail(HINTS["run_detached"])
     call(lambda: outputs.sum().backward(), "outputs.sum().backward()")
@@ -253,7 +380,7 @@ def check_run_rnn_cell(run_rnn_cell) -> str:
     if not close(got, want_grad) and close(got, truncated_grad):
         fail(HINTS["run_truncated"])
     check_values(got, want_grad, "outputs.sum() 对 weight_hh 的梯度", HINTS["run_grad_generic"])
-    return "run_rnn_cell 通过了可见检查。"
+    return "run_rnn_cell 通过了可见检查（梯度）。"
 
 
 @fresh_torch_state

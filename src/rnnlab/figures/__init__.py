@@ -12,7 +12,7 @@ box's label, the number of stacked gate blocks in the weight shapes, and the sta
 step to step (h, plus c for an LSTM). Gate internals are drawn by the LSTM and GRU chapters.
 
 Each chapter's figures live in their own module (rnn.py for chapters 1-2, lstm.py, gru.py,
-bidirectional.py for chapters 3-5); the shared drawing
+bidirectional.py for chapters 3-5, training.py for chapter 6); the shared drawing
 helpers in drawing.py. Import the figure functions from here:
 
     from rnnlab.figures import draw_unrolled_rnn
@@ -22,6 +22,7 @@ from rnnlab.figures.bidirectional import draw_bidirectional_rnn
 from rnnlab.figures.gru import draw_gru_cell
 from rnnlab.figures.lstm import draw_lstm_cell
 from rnnlab.figures.rnn import draw_rnn_cell, draw_stacked_rnn, draw_unrolled_rnn
+from rnnlab.figures.training import draw_gradient_norms, draw_padded_batch, draw_training_curves, draw_truncated_bptt
 
-__all__ = ["draw_bidirectional_rnn", "draw_gru_cell", "draw_lstm_cell", "draw_rnn_cell", "draw_stacked_rnn",
-           "draw_unrolled_rnn"]
+__all__ = ["draw_bidirectional_rnn", "draw_gradient_norms", "draw_gru_cell", "draw_lstm_cell", "draw_padded_batch",
+           "draw_rnn_cell", "draw_stacked_rnn", "draw_training_curves", "draw_truncated_bptt", "draw_unrolled_rnn"]

@@ -73,7 +73,7 @@ CHAPTERS: tuple[Chapter, ...] = (
                         "用 `pack_padded_sequence` 让长短不一的序列各自读到自己的最后一个时间步"),
             minutes=(85, 110)),
     Chapter(6, "训练循环神经网络", "06_training.ipynb", "a6_training",
-            "门为什么有用（训练给你看）；填充与打包；截断时断开隐状态；梯度裁剪", (),
+            "门为什么有用（训练给你看）；填充与打包；截断时断开隐状态；梯度裁剪", ("training",),
             builds_on="第 2-5 章的循环层、`h_n` 的排列和 `pack_padded_sequence`",
             objectives=("用训练结果说明：答案远在 T 步之前时，`nn.RNN` 的梯度随时间步指数衰减、学不会，门打开的 GRU、LSTM 学得会",
                         "在补齐的批量上只对有效位置求损失，从 `output` 或打包后的 `h_n` 取每条序列自己最后一个时间步的结果",

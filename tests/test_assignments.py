@@ -48,7 +48,9 @@ def results(aid: str) -> dict[str, dict[str, str | None]]:
         sets.update({name: {gid: code} for name, (gid, code, _) in module.WRONG.items()})
         grader = Grader(REPO, aid)
         try:
-            _RESULTS[aid] = {name: grader.grade(answers) for name, answers in sets.items()}
+            reference = grader.grade(sets.pop("reference"))
+            _RESULTS[aid] = {"reference": reference,
+                             **{name: grader.grade(answers, reference) for name, answers in sets.items()}}
         finally:
             grader.close()
     return _RESULTS[aid]

@@ -3,7 +3,8 @@
     python benchmarks/notebook_speed.py [--repeat 3]
 
 Each measurement starts a new kernel and runs every cell (as a student's "Restart and Run
-All"); the median of --repeat runs is reported. Target: every ratio at most 3 (at most 2 for the lectures of chapter 2 on).
+All"); the median of --repeat runs is reported. Target: every ratio at most 3 (at most 2 for the lectures of chapter 2 on),
+except the lectures that train (TRAINING_SECONDS): they are held to an absolute budget on this 2-core machine.
 Writes benchmarks/notebook_speed.json next to this file.
 """
 
@@ -22,6 +23,13 @@ from nbclient import NotebookClient
 from rnnlab import chapters
 
 REPO = Path(__file__).resolve().parents[1]
+# Lectures that train models: a budget in seconds instead of a ratio (issue 22: at most 30 s).
+TRAINING_SECONDS = {"notebooks/06_training.ipynb": 30.0}
+
+
+def within_target(row: dict) -> bool:
+    budget = TRAINING_SECONDS.get(row["notebook"])
+    return row["seconds"] <= budget if budget else row["ratio"] <= 3
 
 
 def run_once(nb: nbformat.NotebookNode, cwd: Path) -> float:
@@ -51,11 +59,13 @@ def main(argv=None) -> int:
 
     print(f"floor (fresh kernel + import torch): {floor:.2f} s")
     for r in rows:
-        flag = "" if r["ratio"] <= 3 else "   <-- over the 3x target"
+        budget = TRAINING_SECONDS.get(r["notebook"])
+        target = f"the {budget:.0f} s budget" if budget else "the 3x target"
+        flag = "" if within_target(r) else f"   <-- over {target}"
         print(f"{r['notebook']:<45} {r['seconds']:6.2f} s  {r['ratio']:4.2f}x{flag}")
     out = {"floor_seconds": round(floor, 2), "repeat": args.repeat, "notebooks": rows}
     (Path(__file__).parent / "notebook_speed.json").write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
-    return 0 if all(r["ratio"] <= 3 for r in rows) else 1
+    return 0 if all(map(within_target, rows)) else 1
 
 
 if __name__ == "__main__":

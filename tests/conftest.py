@@ -37,24 +37,28 @@ def pytest_unconfigure(config):
 # Modules that start kernels, the real nbgrader CLI or a real browser: marked e2e as a whole,
 # so that `pytest -m "not e2e"` (make test-fast) runs the in-process tests alone in seconds.
 E2E_MODULES = {"test_assignments", "test_browser", "test_grading_pipeline", "test_grading_robustness",
-               "test_grading_sandbox", "test_instructor_cli", "test_notebooks"}
+               "test_grading_sandbox", "test_instructor_cli", "test_notebooks", "test_training_lecture",
+               "test_explorers_training"}
 
 
-# The slowest files first (seconds of one file in a 2-worker run, measured; `make test` passes
-# --no-loadscope-reorder so that xdist hands files out in this order): the last file to start is a
-# fast one, and no worker idles at the end while the other finishes a long one.
-SLOWEST_FIRST = ("test_parallel_autograde",   # 190 s
-                 "test_grading_pipeline",     # 131 s
-                 "test_grading_robustness",   # 129 s
-                 "test_assignments",          # 101 s
-                 "test_browser",              # 85 s
-                 "test_instructor_week",      # 58 s
-                 "test_feedback",             # 52 s
-                 "test_grading_sandbox",      # 51 s
-                 "test_student_edition",      # 50 s
-                 "test_student_first_hour",   # 40 s
-                 "test_instructor_cli",       # 39 s
-                 "test_notebooks")            # 32 s; the rest take seconds
+# The slowest files first (`make test` passes --no-loadscope-reorder so that xdist hands files out in
+# this order): the last file to start is a fast one, and no worker idles at the end while the other
+# finishes a long one. The first two files: one builds the regenerated course every grading test
+# copies, the other needs none, so no worker waits for the course at the start.
+SLOWEST_FIRST = ("test_parallel_autograde",   # builds the shared regenerated course first (about 80 s)
+                 "test_assignments",          # needs no course: the other worker's first file
+                 "test_grading_pipeline",
+                 "test_grading_robustness",
+                 "test_browser",
+                 "test_notebooks",
+                 "test_training_lecture",
+                 "test_student_edition",
+                 "test_feedback",
+                 "test_instructor_week",
+                 "test_grading_sandbox",
+                 "test_explorers_training",
+                 "test_student_first_hour",
+                 "test_instructor_cli")       # the rest take seconds
 
 
 def pytest_collection_modifyitems(config, items):

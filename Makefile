@@ -70,6 +70,7 @@ bench: env
 	$(BIN)/python benchmarks/explorer_latency.py
 	$(BIN)/python benchmarks/autograde_speed.py
 	$(BIN)/python benchmarks/sandbox_overhead.py
+	$(BIN)/python benchmarks/training_explorer.py
 
 clean-env:
 	rm -rf $(VENV)

@@ -187,13 +187,7 @@ def test_clipping_rescues_the_exploding_rnn_of_section_6_2(seed):
     assert clipped.test_accuracy > 0.9 and clipped.points[-1][1] < 0.2
 
 
-@pytest.mark.parametrize("cell", ["RNN", "GRU", "LSTM"])
-def test_the_largest_run_takes_a_few_seconds(cell):
-    """At most 10 s on two cores: the training thread's CPU time at the largest sizes, with room to spare
-    (the wall-clock time also counts other work on a shared machine)."""
-    e = trained(cell=cell, seq_len=T.MAX_SEQ_LEN, hidden_size=T.MAX_HIDDEN, steps=T.MAX_STEPS, clip=True)
-    assert e.run.state == "done" and e.run.cpu_seconds < 7, e.run.cpu_seconds
-    assert e.run.seconds < 20
+# How long the largest run takes is measured by benchmarks/training_explorer.py, not asserted here.
 
 
 # -- live, stoppable -------------------------------------------------------------------------------------------------

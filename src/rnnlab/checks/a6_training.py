@@ -248,14 +248,8 @@ def _same(a, b) -> bool:
 
 # ------------------------------------------------------------------ masked_mean_loss
 
-@dataclass
-class LossCase:
-    valid: list           # per sequence: (lengths[b], C) logits, the real data
-    valid_targets: list   # per sequence: (lengths[b],) int64
-    junk: list            # per sequence: (T - lengths[b], C) logits at the padded positions
-    junk_targets: list    # per sequence: (T - lengths[b],) any class
-    as_list: bool
-    new: str = ""
+class _Padded:
+    """A case made of per-sequence valid rows (`valid`) and the junk that pads each (`junk`)."""
 
     @property
     def lengths(self) -> list[int]:
@@ -263,7 +257,18 @@ class LossCase:
 
     @property
     def sizes(self) -> tuple[int, int, int]:
+        """(B, T, last dimension) of the padded batch."""
         return len(self.valid), self.valid[0].shape[0] + self.junk[0].shape[0], self.valid[0].shape[1]
+
+
+@dataclass
+class LossCase(_Padded):
+    valid: list           # per sequence: (lengths[b], C) logits, the real data
+    valid_targets: list   # per sequence: (lengths[b],) int64
+    junk: list            # per sequence: (T - lengths[b], C) logits at the padded positions
+    junk_targets: list    # per sequence: (T - lengths[b],) any class
+    as_list: bool
+    new: str = ""
 
     @property
     def label(self) -> str:
@@ -577,21 +582,13 @@ def check_detach_state_none(detach_state) -> str:
 # ------------------------------------------------------------------ last_valid_output
 
 @dataclass
-class LastCase:
+class LastCase(_Padded):
     valid: list        # per sequence (lengths[b], H): the outputs at its valid steps
     junk: list         # per sequence (T - lengths[b], H): whatever sits at the padded steps
     as_list: bool
     batch_first: bool = True
     defaults: bool = False   # call without batch_first
     new: str = ""
-
-    @property
-    def lengths(self) -> list[int]:
-        return [int(v.shape[0]) for v in self.valid]
-
-    @property
-    def sizes(self) -> tuple[int, int, int]:
-        return len(self.valid), self.valid[0].shape[0] + self.junk[0].shape[0], self.valid[0].shape[1]
 
     @property
     def label(self) -> str:

@@ -1,6 +1,7 @@
 """学生版的自检（make test）：课程在这台机器上能从头运行到尾。
 
-- 每本讲义在一个新内核里从第一个单元格运行到最后一个，没有任何错误；
+- 每本讲义在一个新内核里从第一个单元格运行到最后一个，没有任何错误；接着在同一个内核里再运行一遍，
+  也没有错误（学到一半点“全部运行”重来一次，不会因为上一遍留下的变量或文件出错）；
 - 每份作业（还没有写答案的样子）也从头运行到尾：写代码的单元格只定义函数，不出错；
   可见检查因为函数还没有实现而不通过，给出的是中文提示，内核不会崩溃，后面的单元格照常运行。
 
@@ -22,11 +23,15 @@ ASSIGNMENTS = sorted((ROOT / "release").glob("*/*.ipynb"))
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def run(path: Path, allow_errors: bool) -> nbformat.NotebookNode:
-    """Every cell of `path` in one fresh kernel, its folder as the working directory."""
+def run(path: Path, allow_errors: bool, runs: int = 1) -> nbformat.NotebookNode:
+    """Every cell of `path`, `runs` times over, in one fresh kernel, its folder as the working directory."""
     nb = nbformat.read(str(path), as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=allow_errors,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(path.parent)}})
+    with client.setup_kernel():
+        for _ in range(runs):
+            for index, cell in enumerate(nb.cells):
+                client.execute_cell(cell, index)
     return nb
 
 
@@ -40,8 +45,8 @@ def test_the_course_is_here():
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
-def test_lecture_runs_top_to_bottom(path):
-    run(path, allow_errors=False)  # nbclient raises on the first cell that fails
+def test_lecture_runs_top_to_bottom_twice(path):
+    run(path, allow_errors=False, runs=2)  # nbclient raises on the first cell that fails
 
 
 @pytest.mark.parametrize("path", ASSIGNMENTS, ids=lambda p: p.name)

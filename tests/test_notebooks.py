@@ -1,8 +1,9 @@
 """The lectures on disk agree with the course map, and are committed clean.
 
 Where the lectures run (each is executed three times per `make test`, no more):
-- top to bottom, then again in the same kernel: the student edition's own `make test`
-  (its tests/test_course.py, run by test_student_edition.py on the edition's copy of the lectures);
+- top to bottom, then again in the same kernel: the student edition's own `make test` with
+  RNNLAB_LECTURE_RUNS=2 (its tests/test_course.py, run by test_student_edition.py on the edition's
+  copy of the lectures; a student's make test runs each once);
 - top to bottom in JupyterLab, widgets rendered: test_browser.py.
 Solution notebooks are executed by nbgrader when the course is regenerated
 (test_grading_pipeline.py) and graded again and again in one kernel (test_assignments.py).

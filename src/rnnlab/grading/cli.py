@@ -27,6 +27,7 @@ from pathlib import Path
 
 from rnnlab.grading.course import CourseError, find_course_dir
 
+
 class ChineseFormatter(argparse.HelpFormatter):
     def add_usage(self, usage, actions, groups, prefix=None):
         return super().add_usage(usage, actions, groups, prefix="用法：" if prefix is None else prefix)

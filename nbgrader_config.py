@@ -1,5 +1,8 @@
 """nbgrader configuration: the course repository is the nbgrader course directory.
 
+The course's own plug-ins live in rnnlab.grading.plugins (src/rnnlab/grading/plugins/); the
+instructor commands (python -m rnnlab.grading ...) in rnnlab.grading.commands.
+
 Everything here applies to `nbgrader autograde` run from the CLI and from formgrader.
 """
 
@@ -9,12 +12,15 @@ from nbgrader.preprocessors import (
     IncludeHeaderFooter, LimitOutput, LockCells, OverwriteKernelspec,
 )
 
-from rnnlab.grading import feedback
-from rnnlab.grading.feedback_filter import FeedbackFilter
-from rnnlab.grading.hooks import pre_convert_hook
-from rnnlab.grading.manual import KeepManualGrades
-from rnnlab.grading.preprocessors import GuardedExecute, RemoveEscapeLinks, ReportIncidents, RestoreCells
-from rnnlab.grading.regenerate import ExecuteSolution
+from rnnlab.grading.plugins import feedback_templates
+from rnnlab.grading.plugins.escape_links import RemoveEscapeLinks
+from rnnlab.grading.plugins.execute_solution import ExecuteSolution
+from rnnlab.grading.plugins.feedback_filter import FeedbackFilter
+from rnnlab.grading.plugins.guarded_execute import GuardedExecute
+from rnnlab.grading.plugins.manual_grades import KeepManualGrades
+from rnnlab.grading.plugins.pre_convert_hook import pre_convert_hook
+from rnnlab.grading.plugins.report_incidents import ReportIncidents
+from rnnlab.grading.plugins.restore_cells import RestoreCells
 
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
 
@@ -35,13 +41,13 @@ c.Execute.timeout = 30
 # (GuardedExecute) keep theirs.
 c.Execute.record_timing = False
 c.GuardedExecute.record_timing = True
-# One stream output per cell in solutions/, however the kernel split a print (regenerate.py).
+# One stream output per cell in solutions/, however the kernel split a print (plugins/execute_solution.py).
 c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme, ExecuteSolution]
 # A graded kernel is killed when its last cell has run, not asked to shut down and waited for
 # (about 0.4 s per submission): every output is in by then, and the sandbox dies with it.
 c.GuardedExecute.shutdown_kernel = "immediate"
 
-# Submissions as they really arrive: renamed or unreadable notebooks (hooks.py); deleted,
+# Submissions as they really arrive: renamed or unreadable notebooks (plugins/pre_convert_hook.py); deleted,
 # moved, edited or re-typed test cells restored from the gradebook (RestoreCells, which
 # replaces nbgrader's OverwriteCells.add_missing_cells: that one crashes when an answer
 # cell was deleted too); dying kernels, floods of output, monkey-patched comparisons
@@ -58,18 +64,18 @@ c.Autograde.autograde_preprocessors = [
     LimitOutput, KeepManualGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 
-# Student code runs in a bubblewrap sandbox (rnnlab/grading/sandbox.py): it cannot see the
+# Student code runs in a bubblewrap sandbox (rnnlab/grading/plugins/sandbox.py): it cannot see the
 # gradebook or other students' work, write outside its own folder, or reach the network.
 # Without bubblewrap, grading refuses; False runs student code with your rights.
 c.GuardedExecute.sandbox = True
 c.SandboxedKernelManager.memory_limit_mb = 2048   # address space per kernel process; a kernel with torch uses ~650 MiB
 c.SandboxedKernelManager.cpu_limit_seconds = 600
 
-# Feedback HTML with Chinese labels (rnnlab/grading/templates/feedback), from the CLI and
+# Feedback HTML with Chinese labels (rnnlab/grading/plugins/templates/feedback), from the CLI and
 # from formgrader alike: formgrader always asks for the template named "feedback", so ours
 # carries that name and its folder comes first.
-c.HTMLExporter.extra_template_basedirs = feedback.template_basedirs()
-# What feedback may show (rnnlab/grading/feedback_filter.py): hidden tests and any reference
+c.HTMLExporter.extra_template_basedirs = feedback_templates.template_basedirs()
+# What feedback may show (rnnlab/grading/plugins/feedback_filter.py): hidden tests and any reference
 # solution replaced by a placeholder, errors cut to their name and (Chinese) message, no
 # traceback frames, no absolute paths. Between nbgrader's own two steps: after GetGrades has
 # read the scores, before the page's CSS is gathered. The template loads nothing from the network.

@@ -27,7 +27,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from course import autograde, make_course, submit  # noqa: E402  (the tests' real-course helpers)
-from rnnlab.grading.nbgrader_cli import assignment_ids, run_nbgrader  # noqa: E402
+from rnnlab.grading.course import assignment_ids, run_nbgrader  # noqa: E402
 
 WRONG_STEP = ('def rnn_cell_step(x_t, h_prev, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):\n'
               "    return torch.tanh(x_t @ weight_ih.T + h_prev @ weight_hh.T)\n")

@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE))
 
 from autograde_speed import WRONG_STEP  # noqa: E402
 from course import make_course, submit  # noqa: E402
-from rnnlab.grading.nbgrader_cli import course_env  # noqa: E402
+from rnnlab.grading.course import course_env  # noqa: E402
 
 # One sandboxed kernel that starts and imports torch, timed inside its own process.
 FLOOR = """
@@ -40,7 +40,7 @@ import sys, tempfile, time
 from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
-from rnnlab.grading.sandbox import SandboxedKernelManager
+from rnnlab.grading.plugins.sandbox import SandboxedKernelManager
 with tempfile.TemporaryDirectory() as work:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import torch")])
     start = time.perf_counter()

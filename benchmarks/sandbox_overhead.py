@@ -30,8 +30,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from course import make_course, submit  # noqa: E402  (the tests' real-course helpers)
-from rnnlab.grading import sandbox  # noqa: E402
-from rnnlab.grading.nbgrader_cli import run_nbgrader  # noqa: E402
+from rnnlab.grading.plugins import sandbox  # noqa: E402
+from rnnlab.grading.course import run_nbgrader  # noqa: E402
 
 AID = "a1_rnncell"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from rnnlab.grading import sandbox
-from rnnlab.grading.nbgrader_cli import run_nbgrader
-from rnnlab.grading.regenerate import regenerate
+from rnnlab.grading.plugins import sandbox
+from rnnlab.grading.course import run_nbgrader
+from rnnlab.grading.commands.regenerate import regenerate
 
 from nbtools import cell_by_id, read
 

@@ -22,7 +22,7 @@ import pytest
 
 from course import autograde, grades, make_course, max_points, submit
 from nbtools import read
-from rnnlab.grading.nbgrader_cli import course_env
+from rnnlab.grading.course import course_env
 
 # Tests that grade for real (start kernels); the filter's own unit tests at the end run in-process.
 e2e = pytest.mark.e2e
@@ -300,7 +300,7 @@ def test_formgrader_writes_the_same_feedback_as_the_cli(course):
 # ------------------------------------------------------------------ the filter, in-process
 
 def test_strip_paths_cuts_absolute_paths_only():
-    from rnnlab.grading.feedback_filter import strip_paths
+    from rnnlab.grading.plugins.feedback_filter import strip_paths
 
     assert strip_paths("File /work/x/.venv/lib/python3.11/site-packages/torch/nn/modules/rnn.py:1, in f") \
         == "File …/rnn.py:1, in f"
@@ -316,7 +316,7 @@ def test_filter_on_a_notebook_without_gradebook():
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-    from rnnlab.grading.feedback_filter import FeedbackFilter
+    from rnnlab.grading.plugins.feedback_filter import FeedbackFilter
 
     hidden = new_code_cell("# 隐藏测试（1 分）\n### BEGIN HIDDEN TESTS\n_secret_helper(12345, sizes=(7, 11))\n"
                            "### END HIDDEN TESTS", outputs=[

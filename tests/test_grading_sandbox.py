@@ -22,8 +22,8 @@ from nbgrader.api import Gradebook
 from course import autograde, grades, make_course, max_points, sandbox_missing, submit
 from machine import require
 from nbtools import read
-from rnnlab.grading import sandbox
-from rnnlab.grading.nbgrader_cli import run_nbgrader
+from rnnlab.grading.plugins import sandbox
+from rnnlab.grading.course import run_nbgrader
 
 AID = "a1_rnncell"
 MARKER = "rnnlab-sandbox-test-background"
@@ -285,7 +285,7 @@ def test_kernel_sockets_leave_no_trace(graded):
     assert not graded["kernel_dirs_left"]
     # ...and that folder is where nbgrader's kernels put them (TMPDIR, as set for the run).
     env = {**os.environ, "TMPDIR": str(graded["sockets"])}
-    where = subprocess.run([sys.executable, "-c", "from rnnlab.grading import sandbox; print(sandbox.socket_base())"],
+    where = subprocess.run([sys.executable, "-c", "from rnnlab.grading.plugins import sandbox; print(sandbox.socket_base())"],
                            env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert where == str(graded["sockets"])
 

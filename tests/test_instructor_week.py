@@ -113,7 +113,7 @@ def test_autograde_on_a_fresh_clone_creates_the_gradebook_entries(graded):
 
 
 def test_gradebook_entries_are_created_once(graded):
-    from rnnlab.grading.cli import ensure_gradebook
+    from rnnlab.grading.commands.autograde import ensure_gradebook
 
     course, _, _ = graded
     before = (course / "gradebook.db").stat().st_mtime_ns
@@ -384,7 +384,7 @@ def test_the_graded_answer_text_is_remembered(regraded):
     """KeepManualGrades remembers the answer it graded: a changed one asks for review again."""
     from nbgrader.api import Gradebook
 
-    from rnnlab.grading.manual import TABLE, answer_checksum
+    from rnnlab.grading.plugins.manual_grades import TABLE, answer_checksum
 
     course, _ = regraded
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:

@@ -31,7 +31,7 @@ import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 from course import grades, make_course, submit
-from rnnlab.grading.nbgrader_cli import course_env
+from rnnlab.grading.course import course_env
 
 pytestmark = pytest.mark.e2e
 
@@ -104,7 +104,7 @@ def workers_of(pid: int) -> dict[str, int]:
         except (OSError, IndexError, ValueError):
             continue
         m = re.search(rf"/{AID}\.(.+)\.\d+\.log$", log)
-        if ppid == pid and b"rnnlab.grading.parallel" in argv and m:
+        if ppid == pid and b"rnnlab.grading.commands.autograde_workers" in argv and m:
             found[m.group(1)] = int(d.name)
     return found
 
@@ -204,11 +204,11 @@ def test_a_flooding_kernel_does_not_flood_the_instructor(sequential, parallel):
 
 def test_workers_wait_longer_than_sqlite_default(tmp_path):
     """Why a plain nbgrader loses a grade under contention, and what a worker does instead."""
-    code = ("import sys; from nbgrader.api import Gradebook; from rnnlab.grading import parallel\n"
+    code = ("import sys; from nbgrader.api import Gradebook; from rnnlab.grading import gradebook\n"
             "def timeout():\n"
             f"    gb = Gradebook('sqlite:///{tmp_path / 'gb.db'}'); c = gb.engine.raw_connection().cursor()\n"
             "    c.execute('PRAGMA busy_timeout'); v = c.fetchone()[0]; gb.close(); return v\n"
-            "plain = timeout(); parallel.wait_for_locks(); print(plain, timeout())\n")
+            "plain = timeout(); gradebook.wait_for_locks(); print(plain, timeout())\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=course_env()).stdout.split()
     assert out == ["5000", str(1000 * 120)]
@@ -274,7 +274,7 @@ def test_a_killed_worker_loses_only_its_student(klass, sequential):
 
 def test_a_replaced_worker_grades_like_the_first(klass, sequential):
     """Every `worker_jobs` submissions a worker is replaced by a fresh process; nothing else changes."""
-    from rnnlab.grading import parallel
+    from rnnlab.grading.commands import autograde_workers
 
     course = copy_of(klass, "recycled")
     students = ["s01", "s02", "s05"]
@@ -282,7 +282,7 @@ def test_a_replaced_worker_grades_like_the_first(klass, sequential):
     env = os.environ.copy()
     os.environ.update(course_env())
     try:
-        result = parallel.grade(course, [(AID, s) for s in students], workers=1, out=out, worker_jobs=2)
+        result = autograde_workers.grade(course, [(AID, s) for s in students], workers=1, out=out, worker_jobs=2)
     finally:
         os.environ.clear()
         os.environ.update(env)
@@ -313,7 +313,7 @@ def test_folder_names_nbgrader_cannot_grade_and_an_nbgrader_error(klass, sequent
     assert "nbgrader 批改 1 份作业时报错（a1_rnncell：张三）" in err and "--student 张三" in err
     assert "已批改的 2 份成绩" in err and "Traceback" not in err
     table = [l for l in proc.stdout.splitlines() if re.match(r"^(-x|a b|张三) ", l)]
-    from rnnlab.grading.parallel import display_width
+    from rnnlab.grading.commands.autograde_workers import display_width
     for line, value in zip(table, ["12.00", "12.00", "未批改"]):  # one column of scores, 张三 (4 columns wide) too
         assert display_width(line[:line.index(value) + len(value)]) == 16 + 1 + 6, table
     assert table[2].endswith("未批改（nbgrader 报错，见上方日志）")
@@ -365,7 +365,7 @@ def test_progress_on_a_terminal_fits_its_width(klass):
 
 
 def test_progress_line_says_what_runs_longest_and_fits():
-    from rnnlab.grading.parallel import Job, display_width, progress_line
+    from rnnlab.grading.commands.autograde_workers import Job, display_width, progress_line
 
     slow, fast = Job(AID, "s007", started=10.0), Job("a2_rnn", "s008", started=12.0)
     line = progress_line(6, 10, 30.0, [fast, slow], now=14.0, columns=200)
@@ -379,14 +379,14 @@ def test_progress_line_says_what_runs_longest_and_fits():
 
 
 def parallel_width(text: str) -> int:
-    from rnnlab.grading.parallel import display_width
+    from rnnlab.grading.commands.autograde_workers import display_width
 
     return display_width(text)
 
 
 def test_default_jobs_are_the_cores_this_process_may_use():
     """--jobs defaults to the cores the command may run on: `taskset -c 0` (or a container's cpuset) means 1."""
-    code = "from rnnlab.grading.cli import usable_cores; print(usable_cores())"
+    code = "from rnnlab.grading.commands.autograde import usable_cores; print(usable_cores())"
     pinned = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, env=course_env())
     free = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=course_env())

@@ -31,7 +31,8 @@ from conftest import REPO
 from edition_env import make_edition_venv
 from machine import require
 from rnnlab import chapters
-from rnnlab.grading import cli, edition
+from rnnlab.grading import cli
+from rnnlab.grading.commands import student_edition as edition
 
 REGION = re.compile(r"^[ \t]*### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)^[ \t]*### END \1\n?", re.S | re.M)
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")

@@ -32,7 +32,7 @@ from conftest import REPO
 from edition_env import make_edition_venv
 from machine import require
 from rnnlab import chapters
-from rnnlab.grading import edition
+from rnnlab.grading.commands import student_edition as edition
 
 pytestmark = pytest.mark.e2e
 
@@ -273,7 +273,7 @@ MENU_PATH = re.compile(r"「([^」]*?) → ([^」]*?)」")
 def menu_paths() -> dict[str, list[tuple[str, str]]]:
     """Every 「menu → item」 a notebook or README names: {file: [(menu, item)]}."""
     files = [*sorted((REPO / "notebooks").glob("*.ipynb")), *sorted((REPO / "source").glob("*/*.ipynb")),
-             REPO / "README.md", REPO / "src/rnnlab/grading/student_edition/README.md"]
+             REPO / "README.md", REPO / "src/rnnlab/grading/commands/student_edition_template/README.md"]
     found = {}
     for path in files:
         text = path.read_text(encoding="utf-8") if path.suffix != ".ipynb" else \

@@ -1,6 +1,6 @@
 """Grade a class in parallel: N long-lived worker processes, one submission at a time each.
 
-A worker (`python -m rnnlab.grading.parallel worker`) runs nbgrader's own CLI in-process, once
+A worker (`python -m rnnlab.grading.commands.autograde_workers worker`) runs nbgrader's own CLI in-process, once
 per (assignment, student) it is handed: `nbgrader autograde AID --student S --force` with the
 course's config, its guards and a sandboxed kernel of its own, on a fresh nbgrader app that
 is reset afterwards (as nbgrader's own tests run it). Starting Python and importing nbgrader
@@ -17,7 +17,7 @@ and when a wait runs out nbgrader reports "database is locked" under a message t
 instructor to run `nbgrader db upgrade` — wrong advice, and that student's grade is lost.
 So, here:
 
-- every worker waits up to BUSY_TIMEOUT_S for the lock (a connect hook on every SQLAlchemy
+- every worker waits up to gradebook.BUSY_TIMEOUT_S for the lock (a connect hook on every SQLAlchemy
   engine, installed in the worker before nbgrader starts);
 - a submission that still fails on a locked database, or on a row another process inserted
   first, is graded again (autograde --force is idempotent), at most RETRIES times;
@@ -31,13 +31,11 @@ copy nbgrader's whole schema by hand; serialised writes keep nbgrader's code the
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import select
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -45,14 +43,13 @@ import time
 import traceback
 import unicodedata
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-BUSY_TIMEOUT_S = 120
-# One autograde command per course at a time (the file is git-ignored).
-RUN_LOCK = ".autograde.lock"
+from rnnlab.grading import gradebook
+from rnnlab.grading.course import course_env
+
 RETRIES = 2
 # What a lost race for the gradebook looks like in nbgrader's log.
 DB_RACE = ("database is locked", "database table is locked", "UNIQUE constraint failed")
@@ -64,79 +61,13 @@ WORKER_JOBS = 50
 # At most this many bytes of one submission's log are printed (its beginning and its end).
 LOG_SHOWN = 64 * 1024
 
-_hooked = False
-
-
-@contextmanager
-def one_run_at_a_time(course: Path):
-    """Hold the course's autograde lock for the whole command, or refuse in Chinese.
-
-    Two autograde commands at once (two assistants, or one forgotten in another terminal)
-    would grade the same submissions into the same autograded/ folders, each deleting what the
-    other writes. The lock is an flock: it dies with its process, so it is never left stale.
-    """
-    from rnnlab.grading.nbgrader_cli import CourseError
-
-    f = open(course / RUN_LOCK, "a+", encoding="utf-8")
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.seek(0)
-        holder = f.read().strip() or "另一个进程"
-        f.close()
-        raise CourseError(f"这门课正在由另一个 autograde 批改（{holder}）。等它结束再运行："
-                          "两个批改同时进行会互相覆盖同一份作业的批改结果。") from None
-    f.seek(0)
-    f.truncate()
-    f.write(f"进程 {os.getpid()}，{time.strftime('%Y-%m-%d %H:%M:%S')} 开始\n")
-    f.flush()
-    try:
-        yield
-    finally:
-        f.truncate(0)
-        fcntl.flock(f, fcntl.LOCK_UN)
-        f.close()
-
-
-def wait_for_locks(seconds: float = BUSY_TIMEOUT_S) -> None:
-    """Every SQLite connection SQLAlchemy opens in this process waits `seconds` for a lock (not 5 s)."""
-    global _hooked
-    if _hooked:
-        return
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    def on_connect(dbapi_connection, _record):
-        if isinstance(dbapi_connection, sqlite3.Connection):
-            dbapi_connection.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
-
-    event.listen(Engine, "connect", on_connect)
-    _hooked = True
-
-
-def gradebook(course: Path):
-    """The course's gradebook, waiting for locks like the workers do."""
-    from nbgrader.api import Gradebook
-
-    wait_for_locks()
-    return Gradebook(f"sqlite:///{course / 'gradebook.db'}")
-
-
-def submitted_students(course: Path, aid: str) -> list[str]:
-    """Students with a folder submitted/<student>/<aid>/ (what `nbgrader autograde AID` would grade)."""
-    folder = course / "submitted"
-    if not folder.is_dir():
-        return []
-    return sorted(d.name for d in folder.iterdir()
-                  if not d.name.startswith(".") and (d / aid).is_dir())
-
 
 def ensure_students(course: Path, students: list[str]) -> set[tuple[str, str]]:
     """Create missing students before the workers start (what each worker would do, but once).
 
     Returns the (assignment, student) submissions the gradebook held before this run.
     """
-    with gradebook(course) as gb:
+    with gradebook.open(course, wait=True) as gb:
         for sid in students:
             gb.update_or_create_student(sid)
         return {(sub.assignment.name, sub.student.id) for a in gb.assignments for sub in a.submissions}
@@ -153,7 +84,7 @@ def forget_unfinished(course: Path, jobs: list["Job"], before: set[tuple[str, st
         return
     from nbgrader.api import MissingEntry
 
-    with gradebook(course) as gb:
+    with gradebook.open(course, wait=True) as gb:
         for j in stale:
             try:
                 gb.remove_submission(j.aid, j.student)
@@ -226,12 +157,10 @@ class Worker:
 
 
 def _spawn(course: Path) -> Worker:
-    from rnnlab.grading.nbgrader_cli import course_env
-
     errors = tempfile.TemporaryFile()
     # A session of its own: the terminal's Ctrl-C reaches the parent only, which then
     # stops the workers itself (and never half-kills a worker that was about to finish).
-    proc = subprocess.Popen([sys.executable, "-m", "rnnlab.grading.parallel", "worker"], cwd=course,
+    proc = subprocess.Popen([sys.executable, "-m", "rnnlab.grading.commands.autograde_workers", "worker"], cwd=course,
                             env=course_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
                             start_new_session=True)
     return Worker(proc, errors)
@@ -483,7 +412,7 @@ def _grade_one(order: dict, quiet: int, stderr: int) -> int:
         os.dup2(log.fileno(), 2)
         app = NbGraderApp.instance()
         try:
-            # One argument (an id may start with "-"); ids with glob characters never come here (cli.py).
+            # One argument (an id may start with "-"); ids with glob characters never come here (autograde.py).
             app.initialize(["autograde", order["aid"], f"--student={order['student']}", "--force"])
             app.start()
             return 0
@@ -506,7 +435,7 @@ def _grade_one(order: dict, quiet: int, stderr: int) -> int:
 
 def serve() -> int:
     """A worker: grade each order read from stdin (one JSON line); say {"started": true}, then {"rc": N}."""
-    wait_for_locks()
+    gradebook.wait_for_locks()
     import nbgrader.apps.nbgraderapp  # noqa: F401  (imported once, before the first order)
 
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
@@ -525,5 +454,5 @@ def serve() -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["worker"]:
-        sys.exit("用法：python -m rnnlab.grading.parallel worker（由 python -m rnnlab.grading autograde 启动）")
+        sys.exit("用法：python -m rnnlab.grading.commands.autograde_workers worker（由 python -m rnnlab.grading autograde 启动）")
     sys.exit(serve())

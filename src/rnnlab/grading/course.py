@@ -1,4 +1,7 @@
-"""Run nbgrader's own CLI in a course directory (the repo, or a copy of it in tests)."""
+"""The course directory (the repo, or a copy of it in tests), its assignments, and nbgrader's own CLI run in it.
+
+Shared by the instructor commands (commands/) and, for CourseError, by nothing nbgrader loads.
+"""
 
 from __future__ import annotations
 
@@ -48,3 +51,10 @@ def assignment_ids(course_dir: Path) -> list[str]:
     """Assignment ids: the folders of source/ that hold at least one notebook."""
     src = course_dir / "source"
     return sorted(d.name for d in src.iterdir() if d.is_dir() and any(d.glob("*.ipynb")))
+
+
+def known_assignment(course: Path, aid: str) -> str:
+    """`aid` if source/ has it, else a CourseError naming the assignments there are."""
+    if aid not in assignment_ids(course):
+        raise CourseError(f"没有作业 {aid!r}；现有的作业：{assignment_ids(course)}")
+    return aid

@@ -40,9 +40,9 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from rnnlab.grading.nbgrader_cli import CourseError
+from rnnlab.grading.course import CourseError
 
-TEMPLATES = Path(__file__).with_name("student_edition")
+TEMPLATES = Path(__file__).with_name("student_edition_template")
 LOCALE_SETTINGS = "share/jupyter/lab/settings/overrides.d/rnnlab.json"
 # Written into the edition; a folder is only ever replaced when it holds this file (or is empty).
 STAMP = ".rnnlab-student-edition"
@@ -249,3 +249,14 @@ def commit_to_branch(repo: Path, edition: Path, branch: str = "student") -> tupl
         commit = _git(edition, "commit-tree", tree, *(["-p", parent] if parent else []), "-m", message, env=env)
         _git(repo, "update-ref", "-m", "rnnlab student-edition", ref, commit, parent or "")
     return commit, True
+
+
+def run(course: Path, args) -> str:
+    out = args.out if args.out.is_absolute() else course / args.out
+    files = build(course, out, branch=args.branch or "student", binder_repo=args.binder_repo)
+    lines = [f"学生版已生成：{out}（{len(files)} 个文件；make lab、make test 在那里同样可用）。"]
+    if args.branch:
+        commit, created = commit_to_branch(course, out, args.branch)
+        lines.append(f"{'已提交到' if created else '没有变化，仍是'}本地分支 {args.branch}：{commit[:12]}。"
+                     f"推送到学生的公开仓库：git push <公开仓库> {args.branch}")
+    return "\n".join(lines)

@@ -16,7 +16,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from rnnlab.grading.nbgrader_cli import CourseError
+from rnnlab.grading import gradebook
+from rnnlab.grading.course import CourseError, known_assignment
 
 JUNK_DIRS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".git"}
 JUNK_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}
@@ -148,7 +149,7 @@ def _listing(paths, limit: int = 20) -> str:
 
 def collect(course: Path, aid: str, source: Path, roster: dict[str, str], pattern_text: str | None) -> str:
     """Copy every recognised notebook to submitted/<学号>/<aid>/; one line per kind of file left out."""
-    from rnnlab.grading.roster import ID_RE
+    from rnnlab.grading.commands.roster import ID_RE
 
     pattern = compile_pattern(pattern_text)
     if not source.exists():
@@ -203,10 +204,12 @@ def collect(course: Path, aid: str, source: Path, roster: dict[str, str], patter
 
 def roster_of(course: Path) -> dict[str, str]:
     """学号 -> 姓名 of the students in the gradebook (empty before a roster is imported)."""
-    from nbgrader.api import Gradebook
-
-    db = course / "gradebook.db"
-    if not db.is_file():
+    if not gradebook.exists(course):
         return {}
-    with Gradebook(f"sqlite:///{db}") as gb:
+    with gradebook.open(course) as gb:
         return {s.id: f"{s.last_name or ''}{s.first_name or ''}" for s in gb.students}
+
+
+def run(course: Path, args) -> str:
+    aid = known_assignment(course, args.assignment)
+    return collect(course, aid, Path(args.source), roster_of(course), args.pattern)

@@ -1,78 +1,21 @@
-"""Manual grades that survive re-grading.
+"""Manual grades without a browser: one CSV row per (student, written answer), filled in Excel.
 
-nbgrader's SaveAutoGrades marks every grade that has a manual score as needing review again on
-each autograde run, so re-running autograde turned every hand-graded written answer back into
-"待人工评分". KeepManualGrades (in nbgrader_config.py's autograde list, in SaveAutoGrades'
-place) keeps such a grade graded when the student's answer is the one the grader saw: the
-answer text of the run before has the same checksum. A changed answer still asks for review,
-as nbgrader intends.
+    python -m rnnlab.grading manual-export AID [简答.csv]   # written answers + rubric -> CSV
+    python -m rnnlab.grading manual-import AID 简答.csv     # the filled scores/comments -> gradebook
 
-The answer checksums and the run that last graded each submission live in the gradebook
-itself (table rnnlab_graded_answer, beside nbgrader's tables): they travel with gradebook.db,
-which holds the student data anyway, and SQLite serialises the parallel workers' writes.
+An import checks every row first and writes nothing if one is wrong. Grades written here survive
+the next autograde run through plugins/manual_grades.py (KeepManualGrades).
 """
 
 from __future__ import annotations
 
-import hashlib
+import csv
+import io
+from pathlib import Path
 
-from nbgrader import utils
-from nbgrader.preprocessors import SaveAutoGrades
-from sqlalchemy import text
-
-from rnnlab.grading import incidents
-
-TABLE = "rnnlab_graded_answer"
-_CREATE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (assignment TEXT NOT NULL, student TEXT NOT NULL, "
-           "notebook TEXT NOT NULL, grade_id TEXT NOT NULL, checksum TEXT NOT NULL, run TEXT NOT NULL, "
-           "PRIMARY KEY (assignment, student, notebook, grade_id))")
-
-
-def answer_checksum(source: str) -> str:
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()
-
-
-def last_runs(gb, assignment: str) -> dict[str, str]:
-    """{student: the run that last autograded them} (students graded before this table existed are absent)."""
-    gb.db.execute(text(_CREATE))
-    rows = gb.db.execute(text(f"SELECT student, MAX(run) FROM {TABLE} WHERE assignment = :a GROUP BY student"),
-                         {"a": assignment})
-    return {sid: run for sid, run in rows}
-
-
-class KeepManualGrades(SaveAutoGrades):
-    """SaveAutoGrades, except that a manual grade of an unchanged answer stays graded."""
-
-    def preprocess(self, nb, resources):
-        self._seen = None
-        return super().preprocess(nb, resources)
-
-    def _previous(self) -> dict[str, str]:
-        if self._seen is None:
-            self.gradebook.db.execute(text(_CREATE))
-            rows = self.gradebook.db.execute(
-                text(f"SELECT grade_id, checksum FROM {TABLE} WHERE assignment = :a AND student = :s "
-                     "AND notebook = :n"),
-                {"a": self.assignment_id, "s": self.student_id, "n": self.notebook_id})
-            self._seen = dict(rows.all())
-        return self._seen
-
-    def _add_score(self, cell, resources) -> None:
-        grade_id = cell.metadata["nbgrader"]["grade_id"]
-        before = self._previous().get(grade_id)
-        super()._add_score(cell, resources)
-        now = answer_checksum(cell.source)
-        grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id, self.student_id)
-        if grade.manual_score is not None and grade.needs_manual_grade and before == now:
-            grade.needs_manual_grade = False
-        self.gradebook.db.execute(
-            text(f"INSERT OR REPLACE INTO {TABLE} VALUES (:a, :s, :n, :g, :c, :r)"),
-            {"a": self.assignment_id, "s": self.student_id, "n": self.notebook_id, "g": grade_id, "c": now,
-             "r": incidents.current_run()})
-        self.gradebook.db.commit()
-
-
-# ----- manual grades without a browser: one CSV row per (student, written answer) --------------
+from rnnlab.grading import gradebook
+from rnnlab.grading.course import CourseError, known_assignment
+from rnnlab.grading.spreadsheet import write_table
 
 HEADER = ["学号", "姓名", "题目", "答案", "评分标准", "满分", "得分", "评语"]
 
@@ -98,8 +41,6 @@ def _written_cells(gb, aid: str) -> list[tuple[str, str, float]]:
     """(notebook, grade_id, max_score) of every written (markdown) grade cell, in notebook order."""
     from nbgrader.api import MissingEntry
 
-    from rnnlab.grading.nbgrader_cli import CourseError
-
     try:
         a = gb.find_assignment(aid)
     except MissingEntry:
@@ -113,10 +54,8 @@ def _number(x) -> str:
 
 
 def export_rows(course, aid: str) -> list[list[str]]:
-    from rnnlab.grading.parallel import gradebook
-
     rows = []
-    with gradebook(course) as gb:
+    with gradebook.open(course, wait=True) as gb:
         cells = _written_cells(gb, aid)
         subs = sorted(gb.find_assignment(aid).submissions, key=lambda s: s.student.id)
         for nb_name in dict.fromkeys(n for n, _, _ in cells):
@@ -139,12 +78,9 @@ def export_rows(course, aid: str) -> list[list[str]]:
     return rows
 
 
-def cmd_export(course, args) -> str:
-    from pathlib import Path
-
-    from rnnlab.grading.nbgrader_cli import CourseError
-    from rnnlab.grading.summary import write_table
-
+def run_export(course: Path, args) -> str:
+    """manual-export AID [简答.csv]."""
+    known_assignment(course, args.assignment)
     rows = export_rows(course, args.assignment)
     if not rows:
         raise CourseError(f"{args.assignment} 还没有需要人工评分的简答题答案：先运行 autograde {args.assignment}。")
@@ -158,12 +94,6 @@ def cmd_export(course, args) -> str:
 def read_import(course, aid: str, path) -> list[tuple[str, str, str, float | None, str]]:
     """Every row checked first: [(student, notebook, grade_id, score or None, comment)], or CourseError
     naming each bad row (nothing is written then)."""
-    import csv
-    import io
-
-    from rnnlab.grading.nbgrader_cli import CourseError
-    from rnnlab.grading.parallel import gradebook
-
     if not path.is_file():
         raise CourseError(f"找不到文件 {path}。")
     raw = path.read_bytes()
@@ -178,7 +108,7 @@ def read_import(course, aid: str, path) -> list[tuple[str, str, str, float | Non
     table = list(csv.reader(io.StringIO(text_)))
     if not table or [h.strip() for h in table[0][:len(HEADER)]] != HEADER:
         raise CourseError(f"{path} 的第一行应是表头：{','.join(HEADER)}（用 manual-export 生成的文件）。")
-    with gradebook(course) as gb:
+    with gradebook.open(course, wait=True) as gb:
         cells = {g: (nb, points) for nb, g, points in _written_cells(gb, aid)}
         submitted = {s.student.id for s in gb.find_assignment(aid).submissions}
     errors, out, seen = [], [], {}
@@ -219,16 +149,14 @@ def read_import(course, aid: str, path) -> list[tuple[str, str, str, float | Non
     return out
 
 
-def cmd_import(course, args) -> str:
-    from pathlib import Path
-
-    from rnnlab.grading.parallel import gradebook
-
+def run_import(course: Path, args) -> str:
+    """manual-import AID 简答.csv."""
+    known_assignment(course, args.assignment)
     path = Path(args.csv)
     path = path if path.is_absolute() else Path.cwd() / path
     rows = read_import(course, args.assignment, path)
     graded = [r for r in rows if r[3] is not None]
-    with gradebook(course) as gb:  # one transaction: every row or none
+    with gradebook.open(course, wait=True) as gb:  # one transaction: every row or none
         try:
             for sid, nb, grade_id, score, comment in graded:
                 grade = gb.find_grade(grade_id, nb, args.assignment, sid)

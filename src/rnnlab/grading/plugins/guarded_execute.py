@@ -1,11 +1,11 @@
 """GuardedExecute: nbgrader's Execute, made to survive hostile submissions, one cell at a time.
 
-- Its kernels run in the bubblewrap sandbox of rnnlab.grading.sandbox (c.GuardedExecute.sandbox);
+- Its kernels run in the bubblewrap sandbox of rnnlab.grading.plugins.sandbox (c.GuardedExecute.sandbox);
   without bubblewrap it refuses, with a message saying how to install it.
 - A dying kernel (os._exit, a segfault) is restarted and the earlier cells replayed, so the
   later answers are still graded.
 - Output is capped while it arrives: a print loop cannot fill the grader's memory.
-- Before each test cell, rnnlab.grading.kernel_guard puts back what tests rely on, so an
+- Before each test cell, rnnlab.grading.plugins.kernel_guard puts back what tests rely on, so an
   answer that monkey-patches torch.allclose, the checks or showtraceback fools nobody.
   It runs as silent executions: nothing is added to the notebook or printed.
 """
@@ -25,7 +25,8 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_locked
 from traitlets import Bool, Integer
 
-from rnnlab.grading import incidents, sandbox
+from rnnlab.grading import incidents
+from rnnlab.grading.plugins import sandbox
 
 
 class GuardedExecute(Execute):
@@ -33,7 +34,7 @@ class GuardedExecute(Execute):
 
     max_output_chars = Integer(100_000, help="Characters of output kept per cell; the rest is dropped.").tag(config=True)
     max_kernel_restarts = Integer(3, help="Kernel deaths tolerated per notebook before giving up.").tag(config=True)
-    sandbox = Bool(True, help="Run each student's kernel in bubblewrap (rnnlab.grading.sandbox). "
+    sandbox = Bool(True, help="Run each student's kernel in bubblewrap (rnnlab.grading.plugins.sandbox). "
                               "False runs student code with the grader's rights.").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
@@ -105,7 +106,7 @@ class GuardedExecute(Execute):
     # builtins, and a snapshot taken there would "restore" those every time.
     def _install_guard(self) -> None:
         # __import__ binds no name in the student's namespace.
-        self._silent("", expression=f"__import__('rnnlab.grading.kernel_guard', fromlist=['install'])"
+        self._silent("", expression=f"__import__('rnnlab.grading.plugins.kernel_guard', fromlist=['install'])"
                                     f".install({self._guard_name!r})")
         self._guarded = True
 

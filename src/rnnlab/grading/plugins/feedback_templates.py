@@ -4,7 +4,7 @@ nbgrader_config.py puts these folders in HTMLExporter.extra_template_basedirs, s
 made from the CLI or from formgrader reads the same. The labels live in the template: the
 student's own code and answers are rendered as written, never translated.
 What the pages may show (no hidden tests, reference solutions, tracebacks or absolute paths)
-is decided before rendering, by rnnlab.grading.feedback_filter.FeedbackFilter in
+is decided before rendering, by rnnlab.grading.plugins.feedback_filter.FeedbackFilter in
 GenerateFeedback.preprocessors; the template loads nothing from the network.
 """
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from rnnlab.grading import incidents, sandbox
+from rnnlab.grading import incidents
+from rnnlab.grading.plugins import sandbox
 
 
 class RemoveEscapeLinks(NbGraderPreprocessor):

@@ -1,13 +1,15 @@
-"""Read a class roster CSV (Chinese or English headers) into nbgrader's student import format."""
+"""`python -m rnnlab.grading roster 名单.csv`: a class roster CSV (Chinese or English headers) into the gradebook,
+through nbgrader's student import format and `nbgrader db student import`."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+import tempfile
 from pathlib import Path
 
-from rnnlab.grading.nbgrader_cli import CourseError
+from rnnlab.grading.course import CourseError, run_nbgrader
 
 # Accepted header names -> nbgrader's column.
 HEADERS = {
@@ -92,3 +94,11 @@ def write_nbgrader_csv(students: list[dict], dest: Path) -> Path:
         w.writeheader()
         w.writerows(students)
     return dest
+
+
+def run(course: Path, args) -> str:
+    students = read_roster(args.csv)
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = write_nbgrader_csv(students, Path(tmp) / "roster.csv")
+        run_nbgrader(course, "db", "student", "import", str(csv_path))
+    return f"已导入 {len(students)} 名学生。"

@@ -12,6 +12,7 @@ from nbgrader.preprocessors import (
     IncludeHeaderFooter, LimitOutput, LockCells, OverwriteKernelspec,
 )
 
+from rnnlab.grading import gradebook
 from rnnlab.grading.plugins import feedback_templates
 from rnnlab.grading.plugins.escape_links import RemoveEscapeLinks
 from rnnlab.grading.plugins.execute_solution import ExecuteSolution
@@ -25,6 +26,10 @@ from rnnlab.grading.plugins.restore_cells import RestoreCells
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.course_id = "rnnlab-zh"
+# The gradebook: gradebook.db in this folder (nbgrader's default), or, for a class with several graders,
+# the PostgreSQL database the environment variable RNNLAB_DB_URL names (rnnlab/grading/gradebook.py).
+if gradebook.server_url():
+    c.CourseDirectory.db_url = gradebook.server_url()
 # Executed solution notebooks are committed under solutions/ (nbgrader's default is "solution").
 c.CourseDirectory.solution_directory = "solutions"
 

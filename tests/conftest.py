@@ -41,8 +41,8 @@ def pytest_unconfigure(config):
 # Modules that start kernels, the real nbgrader CLI or a real browser: marked e2e as a whole,
 # so that `pytest -m "not e2e"` (make test-fast) runs the in-process tests alone in seconds.
 E2E_MODULES = {"test_assignments", "test_browser", "test_grading_pipeline", "test_grading_robustness",
-               "test_grading_sandbox", "test_instructor_cli", "test_notebooks", "test_training_lecture",
-               "test_explorers_training"}
+               "test_grading_sandbox", "test_instructor_cli", "test_training_lecture",
+               "test_gradebook_postgres", "test_explorers_training"}
 
 
 # The slowest files first (`make test` passes --no-loadscope-reorder so that xdist hands files out in
@@ -54,9 +54,9 @@ SLOWEST_FIRST = ("test_parallel_autograde",   # builds the shared regenerated co
                  "test_grading_pipeline",
                  "test_grading_robustness",
                  "test_browser",
-                 "test_notebooks",
                  "test_training_lecture",
                  "test_student_edition",
+                 "test_gradebook_postgres",
                  "test_feedback",
                  "test_instructor_week",
                  "test_grading_sandbox",

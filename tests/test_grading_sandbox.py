@@ -364,3 +364,16 @@ def test_code_under_tmp_stays_importable_but_a_course_on_sys_path_stays_hidden(b
              f"os.path.exists({str(course / 'gradebook.db')!r}), os.getcwd() == {str(work)!r})")
     proc = _run_inside(bwrap, probe, work, [course], runtime)
     assert proc.stdout.split() == ["42", "False", "False", "True"], proc.stderr
+
+
+def test_the_kernel_never_sees_the_gradebooks_address(bwrap, tmp_path, monkeypatch):
+    """RNNLAB_DB_URL (and PGPASSWORD) are the grader's: a submission that printed them would hand the
+    database's address and password to its author in the feedback (deploy/README.md)."""
+    work, runtime = tmp_path / "work", tmp_path / "runtime"
+    work.mkdir(), runtime.mkdir()
+    monkeypatch.setenv("RNNLAB_DB_URL", "postgresql+psycopg://grader:secret@127.0.0.1:5432/course")
+    monkeypatch.setenv("PGPASSWORD", "secret")
+    monkeypatch.setenv("RNNLAB_OTHER", "kept")  # the variables around them still reach the kernel
+    probe = "import os; print(os.environ.get('RNNLAB_DB_URL'), os.environ.get('PGPASSWORD'), os.environ.get('RNNLAB_OTHER'))"
+    proc = _run_inside(bwrap, probe, work, [], runtime)
+    assert proc.stdout.split() == ["None", "None", "kept"], proc.stderr

@@ -17,7 +17,7 @@ def _pins(requirements):
     for req in requirements:
         name, _, version = req.partition("==")
         assert version, f"{req}: 依赖必须固定版本（==）"
-        out[name.strip().lower()] = version.strip()
+        out[name.strip().lower().split("[")[0]] = version.strip()  # psycopg[binary] is pinned as psycopg
     return out
 
 

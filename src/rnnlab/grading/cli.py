@@ -11,6 +11,10 @@
     python -m rnnlab.grading manual-import AID 简答.csv    # the filled scores/comments into the gradebook
     python -m rnnlab.grading student-edition [--out build/student-edition] [--branch student]
                                                       # the course without answers, for students
+    python -m rnnlab.grading migrate-gradebook URL    # gradebook.db into an empty PostgreSQL database
+
+With the environment variable RNNLAB_DB_URL (postgresql+psycopg://...) every command reads and writes
+that database instead of gradebook.db (rnnlab/grading/gradebook.py).
 
 Every failure is one Chinese sentence on stderr and exit code 2, never a traceback.
 
@@ -92,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="同时把学生版提交到这个本地分支（默认 student），不动当前分支和工作区")
     s.add_argument("--binder-repo", default=None,
                    help="学生的公开仓库 owner/name，用于 Binder 徽章（默认取 README 徽章里的仓库）")
+    s = sub.add_parser("migrate-gradebook", help="把 gradebook.db（SQLite）整个搬进一个空的 PostgreSQL 数据库（多位批改者共用）")
+    s.add_argument("url", metavar="数据库地址", help="形如 postgresql+psycopg://用户@主机:5432/数据库")
     return p
 
 
@@ -99,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {"regenerate": ("regenerate", "run"), "roster": ("roster", "run"), "collect": ("collect", "run"),
             "autograde": ("autograde", "run"), "feedback": ("feedback", "run"), "export": ("export", "run"),
             "summary": ("summary", "run"), "student-edition": ("student_edition", "run"),
-            "manual-export": ("manual", "run_export"), "manual-import": ("manual", "run_import")}
+            "manual-export": ("manual", "run_export"), "manual-import": ("manual", "run_import"),
+            "migrate-gradebook": ("migrate_gradebook", "run")}
 
 
 def command(name: str):

@@ -23,7 +23,7 @@ from sqlalchemy import text
 from rnnlab.grading import incidents
 
 TABLE = "rnnlab_graded_answer"
-_CREATE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (assignment TEXT NOT NULL, student TEXT NOT NULL, "
+CREATE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (assignment TEXT NOT NULL, student TEXT NOT NULL, "
            "notebook TEXT NOT NULL, grade_id TEXT NOT NULL, checksum TEXT NOT NULL, run TEXT NOT NULL, "
            "PRIMARY KEY (assignment, student, notebook, grade_id))")
 
@@ -34,7 +34,7 @@ def answer_checksum(source: str) -> str:
 
 def last_runs(gb, assignment: str) -> dict[str, str]:
     """{student: the run that last autograded them} (students graded before this table existed are absent)."""
-    gb.db.execute(text(_CREATE))
+    gb.db.execute(text(CREATE))
     rows = gb.db.execute(text(f"SELECT student, MAX(run) FROM {TABLE} WHERE assignment = :a GROUP BY student"),
                          {"a": assignment})
     return {sid: run for sid, run in rows}
@@ -49,7 +49,7 @@ class KeepManualGrades(SaveAutoGrades):
 
     def _previous(self) -> dict[str, str]:
         if self._seen is None:
-            self.gradebook.db.execute(text(_CREATE))
+            self.gradebook.db.execute(text(CREATE))
             rows = self.gradebook.db.execute(
                 text(f"SELECT grade_id, checksum FROM {TABLE} WHERE assignment = :a AND student = :s "
                      "AND notebook = :n"),
@@ -66,7 +66,10 @@ class KeepManualGrades(SaveAutoGrades):
         if grade.manual_score is not None and grade.needs_manual_grade and before == now:
             grade.needs_manual_grade = False
         self.gradebook.db.execute(
-            text(f"INSERT OR REPLACE INTO {TABLE} VALUES (:a, :s, :n, :g, :c, :r)"),
+            # An upsert both SQLite (3.24+) and PostgreSQL understand (INSERT OR REPLACE is SQLite's alone).
+            text(f"INSERT INTO {TABLE} VALUES (:a, :s, :n, :g, :c, :r) "
+                 "ON CONFLICT (assignment, student, notebook, grade_id) "
+                 "DO UPDATE SET checksum = excluded.checksum, run = excluded.run"),
             {"a": self.assignment_id, "s": self.student_id, "n": self.notebook_id, "g": grade_id, "c": now,
              "r": incidents.current_run()})
         self.gradebook.db.commit()

@@ -127,6 +127,9 @@ def sandbox_command(cmd: list[str], *, bwrap: str, workdir: Path, hidden: list[P
         "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MKL_NUM_THREADS", "1", "--setenv", "MALLOC_ARENA_MAX", "2",
         # ipykernel's parent poller would see PID 1 (the namespace's init) and quit.
         "--unsetenv", "JPY_PARENT_PID",
+        # The gradebook's address (with its password, if any) is the grader's: a submission could print
+        # it into the feedback its author reads. (With no network it could not use it here anyway.)
+        "--unsetenv", "RNNLAB_DB_URL", "--unsetenv", "PGPASSWORD",
         sys.executable, "-c", _LIMITS, str(memory_bytes), str(cpu_seconds), str(file_bytes),
     ]
     return argv + list(cmd)

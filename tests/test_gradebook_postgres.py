@@ -1,0 +1,228 @@
+"""The gradebook on a real PostgreSQL server (issue 23): with RNNLAB_DB_URL set, the instructor's
+commands read and write PostgreSQL instead of gradebook.db; parallel autograde writes from several
+processes; two graders on two checkouts of the course, sharing only the database, grade different
+assignments at once and export one table; an SQLite gradebook moves into PostgreSQL with one
+command that loses nothing; pg_dump / pg_restore bring back the same grades.
+
+One server for the module (tests/postgres.py), one database per test.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+from nbgrader.api import Gradebook
+
+import postgres
+from course import make_course, submit
+from machine import require
+
+pytestmark = pytest.mark.e2e
+
+AID = "a1_rnncell"
+AID2 = "a2_rnn"
+ROSTER = [("2024001", "张三"), ("2024002", "欧阳娜娜")]
+WRONG_STEP = ('def rnn_cell_step(x_t, h_prev, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):\n'
+              "    return torch.tanh(x_t @ weight_ih.T + h_prev @ weight_hh.T)\n")
+CLASS = {"2024001": {}, "2024002": {"rnn_cell_step": WRONG_STEP, "written_concat": "两个都用 dim=1。"}}
+
+
+@pytest.fixture(scope="module")
+def pg():
+    require("PostgreSQL 成绩册的测试", postgres.missing())
+    with postgres.Postgres() as server:
+        yield server
+
+
+def cli(course, *args, url: str | None = None, wait: bool = True):
+    env = {k: v for k, v in os.environ.items() if k != "RNNLAB_DB_URL"}
+    if url:
+        env["RNNLAB_DB_URL"] = url
+    cmd = [sys.executable, "-m", "rnnlab.grading", *args]
+    if not wait:
+        return subprocess.Popen(cmd, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True, timeout=600)
+
+
+def ok(proc) -> str:
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def new_course(repo, tmp_path_factory, name: str, url: str | None):
+    """A checkout of the course with the class's roster imported and its notebooks submitted."""
+    course = make_course(repo, tmp_path_factory.mktemp(name))
+    (course / "gradebook.db").unlink()  # git-ignored: a fresh checkout has none
+    (course / "名单.csv").write_text("学号,姓名\n" + "".join(f"{i},{n}\n" for i, n in ROSTER), encoding="utf-8")
+    ok(cli(course, "roster", "名单.csv", url=url))
+    for sid, answers in CLASS.items():
+        submit(course, sid, AID, answers=answers)
+    return course
+
+
+def scores(url: str, aid: str = AID) -> dict[str, dict[str, tuple]]:
+    """student -> grade_id -> (auto, manual, needs manual grade), straight from the database."""
+    with Gradebook(url) as gb:
+        out = {}
+        for sid, _ in ROSTER:
+            try:
+                nb = gb.find_submission_notebook(aid, aid, sid)
+            except Exception:
+                continue
+            out[sid] = {g.name: (g.auto_score, g.manual_score, g.needs_manual_grade) for g in nb.grades}
+        return out
+
+
+def table_rows(url: str) -> dict[str, list[tuple]]:
+    """Every table of the database, its rows sorted: what must survive a move or a restore."""
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    with engine.connect() as conn:
+        rows = {t.name: sorted((tuple(map(str, r)) for r in conn.execute(t.select())))
+                for t in meta.sorted_tables if t.name != "alembic_version"}
+    engine.dispose()
+    return rows
+
+
+def read_csv(path) -> list[list[str]]:
+    return list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+
+
+# ------------------------------------------------------------------ one grader on PostgreSQL
+
+@pytest.fixture(scope="module")
+def on_sqlite(repo, tmp_path_factory):
+    """The class graded the default way (gradebook.db), for comparison and to be moved later."""
+    course = new_course(repo, tmp_path_factory, "sqlite", None)
+    ok(cli(course, "autograde", AID, "--jobs", "2"))
+    return course
+
+
+@pytest.fixture(scope="module")
+def on_pg(pg, repo, tmp_path_factory):
+    url = pg.create_database("one_grader")
+    course = new_course(repo, tmp_path_factory, "pg", url)
+    out = ok(cli(course, "autograde", AID, "--jobs", "2", url=url))
+    return course, url, out
+
+
+def test_autograde_writes_postgres_and_grades_like_sqlite(on_pg, on_sqlite):
+    course, url, out = on_pg
+    assert not (course / "gradebook.db").exists(), "设置了 RNNLAB_DB_URL，却仍然写了 gradebook.db"
+    got, want = scores(url), scores(f"sqlite:///{on_sqlite / 'gradebook.db'}")
+    assert sorted(got) == [s for s, _ in ROSTER] and got == want
+    assert sum(v[0] or 0 for v in got["2024002"].values()) < sum(v[0] or 0 for v in got["2024001"].values())
+    assert "database is locked" not in out
+
+
+def test_export_summary_feedback_and_manual_grades_use_postgres(on_pg, tmp_path):
+    course, url, _ = on_pg
+    ok(cli(course, "export", str(tmp_path / "成绩.csv"), url=url))
+    header, *rows = read_csv(tmp_path / "成绩.csv")
+    assert [r[0] for r in rows] == [s for s, _ in ROSTER]
+    assert "张三" in rows[0] and AID in ",".join(header)
+    summary = ok(cli(course, "summary", AID, url=url))
+    assert "rnn_cell_step" in summary and "2" in summary  # per question, over the 2 students in the database
+    ok(cli(course, "manual-export", AID, str(tmp_path / "简答.csv"), url=url))
+    header, *rows = read_csv(tmp_path / "简答.csv")
+    assert sorted(r[0] for r in rows) == [s for s, _ in ROSTER]
+    for r in rows:
+        r[6], r[7] = ("1.5", "原因说得对") if r[0] == "2024001" else ("0.5", "只答了一半")
+    with (tmp_path / "填好的.csv").open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    ok(cli(course, "manual-import", AID, str(tmp_path / "填好的.csv"), url=url))
+    with Gradebook(url) as gb:
+        assert gb.find_grade("written_concat", AID, AID, "2024001").manual_score == 1.5
+        assert gb.find_comment("written_concat", AID, AID, "2024002").manual_comment == "只答了一半"
+    ok(cli(course, "feedback", AID, url=url))
+    assert all((course / "feedback" / sid / AID / f"{AID}.html").is_file() for sid, _ in ROSTER)
+    # Graded again, manual grades kept: test_the_moved_gradebook_keeps_manual_grades_when_graded_again.
+
+
+# ------------------------------------------------------------------ two graders, one database
+
+def test_two_graders_on_two_checkouts_grade_at_once_and_export_one_table(pg, repo, tmp_path_factory, tmp_path):
+    url = pg.create_database("two_graders")
+    first = new_course(repo, tmp_path_factory, "grader-a", url)
+    second = make_course(repo, tmp_path_factory.mktemp("grader-b"))  # shares only the database with `first`
+    (second / "gradebook.db").unlink()
+    for sid, _ in ROSTER:
+        submit(second, sid, AID2)
+    a = cli(first, "autograde", AID, "--jobs", "1", url=url, wait=False)
+    b = cli(second, "autograde", AID2, "--jobs", "1", url=url, wait=False)
+    for proc in (a, b):
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, out[-3000:] + err[-3000:]
+    assert sorted(scores(url, AID)) == sorted(scores(url, AID2)) == [s for s, _ in ROSTER]
+    ok(cli(first, "export", str(tmp_path / "a.csv"), url=url))
+    ok(cli(second, "export", str(tmp_path / "b.csv"), url=url))
+    assert read_csv(tmp_path / "a.csv") == read_csv(tmp_path / "b.csv")
+    header = read_csv(tmp_path / "a.csv")[0]
+    assert any(AID in h for h in header) and any(AID2 in h for h in header)
+
+
+# ------------------------------------------------------------------ moving, backing up, restoring
+
+@pytest.fixture(scope="module")
+def moved(pg, on_sqlite, tmp_path_factory):
+    """The SQLite class, with manual grades, moved into an empty PostgreSQL database."""
+    course = tmp_path_factory.mktemp("moved") / "course"
+    shutil.copytree(on_sqlite, course)
+    dest = course / "简答.csv"
+    ok(cli(course, "manual-export", AID, str(dest)))
+    header, *rows = read_csv(dest)
+    for r in rows:
+        r[6], r[7] = ("2", "很好") if r[0] == "2024001" else ("0", "")
+    with dest.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    ok(cli(course, "manual-import", AID, str(dest)))
+    before = table_rows(f"sqlite:///{course / 'gradebook.db'}")
+    url = pg.create_database("moved")
+    out = ok(cli(course, "migrate-gradebook", url))
+    return course, url, before, out
+
+
+def test_moving_the_sqlite_gradebook_loses_nothing(moved):
+    course, url, before, out = moved
+    after = table_rows(url)
+    assert set(after) == set(before) and after == before
+    assert sum(map(len, before.values())) > 50  # a real class, not an empty database
+    assert "RNNLAB_DB_URL" in out and "gradebook.db" in out  # says what to set next, and that the file stays
+    assert (course / "gradebook.db").is_file()
+
+
+def test_the_moved_gradebook_keeps_manual_grades_when_graded_again(moved):
+    course, url, _, _ = moved
+    ok(cli(course, "autograde", AID, url=url))
+    assert scores(url)["2024001"]["written_concat"] == (None, 2.0, False)
+
+
+def test_moving_into_a_database_that_holds_grades_is_refused(moved):
+    course, url, _, _ = moved
+    before = table_rows(url)
+    proc = cli(course, "migrate-gradebook", url)
+    assert proc.returncode == 2 and "不是空的" in proc.stderr and "Traceback" not in proc.stderr
+    assert table_rows(url) == before
+
+
+def test_a_bad_database_url_is_one_chinese_sentence(on_sqlite):
+    proc = cli(on_sqlite, "export", "x.csv", url="postgresql+psycopg://rnnlab@127.0.0.1:1/none")
+    assert proc.returncode == 2 and "RNNLAB_DB_URL" in proc.stderr and "Traceback" not in proc.stderr
+    proc = cli(on_sqlite, "migrate-gradebook", "mysql://x")
+    assert proc.returncode == 2 and "postgresql" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_pg_dump_and_pg_restore_bring_back_the_same_grades(pg, moved):
+    _, url, _, _ = moved
+    dump = pg.root / "course.dump"
+    pg.run("pg_dump", "-h", "127.0.0.1", "-p", str(pg.port), "-U", postgres.USER, "-Fc", "-f", str(dump), "moved")
+    restored = pg.create_database("restored")
+    pg.run("pg_restore", "-h", "127.0.0.1", "-p", str(pg.port), "-U", postgres.USER, "-d", "restored", str(dump))
+    assert table_rows(restored) == table_rows(url)

@@ -101,7 +101,7 @@ def read_csv(path) -> list[list[str]]:
 def on_sqlite(repo, tmp_path_factory):
     """The class graded the default way (gradebook.db), for comparison and to be moved later."""
     course = new_course(repo, tmp_path_factory, "sqlite", None)
-    ok(cli(course, "autograde", AID, "--jobs", "2"))
+    ok(cli(course, "autograde", AID, "--jobs", "1"))
     return course
 
 
@@ -151,16 +151,16 @@ def test_export_summary_feedback_and_manual_grades_use_postgres(on_pg, tmp_path)
 def test_two_graders_on_two_checkouts_grade_at_once_and_export_one_table(pg, repo, tmp_path_factory, tmp_path):
     url = pg.create_database("two_graders")
     first = new_course(repo, tmp_path_factory, "grader-a", url)
+    shutil.rmtree(first / "submitted" / "2024002")  # grader A grades 2024001's a1, grader B 2024002's a2
     second = make_course(repo, tmp_path_factory.mktemp("grader-b"))  # shares only the database with `first`
     (second / "gradebook.db").unlink()
-    for sid, _ in ROSTER:
-        submit(second, sid, AID2)
+    submit(second, "2024002", AID2)
     a = cli(first, "autograde", AID, "--jobs", "1", url=url, wait=False)
     b = cli(second, "autograde", AID2, "--jobs", "1", url=url, wait=False)
     for proc in (a, b):
         out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, out[-3000:] + err[-3000:]
-    assert sorted(scores(url, AID)) == sorted(scores(url, AID2)) == [s for s, _ in ROSTER]
+    assert sorted(scores(url, AID)) == ["2024001"] and sorted(scores(url, AID2)) == ["2024002"]
     ok(cli(first, "export", str(tmp_path / "a.csv"), url=url))
     ok(cli(second, "export", str(tmp_path / "b.csv"), url=url))
     assert read_csv(tmp_path / "a.csv") == read_csv(tmp_path / "b.csv")

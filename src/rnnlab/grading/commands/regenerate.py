@@ -20,9 +20,11 @@ def regenerate(course_dir: Path, ids: list[str] | None = None) -> list[str]:
     unknown = [a for a in ids if a not in known]
     if unknown:
         raise CourseError(f"source/ 下没有作业 {unknown}；现有的作业：{known}")
-    for aid in ids:
-        run_nbgrader(course_dir, "generate_assignment", aid, "--force")
-        run_nbgrader(course_dir, "generate_solution", aid, "--force")
+    # Every assignment at once is nbgrader's glob "*": two nbgrader processes instead of two per
+    # assignment (each start costs about two seconds). The files written are the same.
+    for pattern in ["*"] if sorted(ids) == known else ids:
+        run_nbgrader(course_dir, "generate_assignment", pattern, "--force")
+        run_nbgrader(course_dir, "generate_solution", pattern, "--force")
     return ids
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 
-from nbgrader import utils
 from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy import text
 

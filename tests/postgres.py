@@ -62,8 +62,8 @@ class Postgres:
     def run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """A PostgreSQL program, as the cluster's owner."""
         cmd = [str(self.bin / tool), *args]
-        if self.owner:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        if self.owner:  # util-linux's runuser, in /usr/sbin (not always on PATH)
+            cmd = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--", *cmd]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.root, timeout=120)
         if check and proc.returncode != 0:
             raise RuntimeError(f"{tool} {' '.join(args)} 失败：\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")

@@ -82,8 +82,13 @@ def open(course: Path, *, wait: bool = False):  # noqa: A001  (gradebook.open(co
     except OperationalError as e:
         if server_url() is None:
             raise
-        first = str(e.orig).strip().splitlines()[0] if e.orig else str(e).splitlines()[0]
-        raise CourseError(f"连不上成绩册数据库 {where(course)}（环境变量 {ENV}）：{first}") from None
+        raise CourseError(f"连不上成绩册数据库 {where(course)}（环境变量 {ENV}）：{first_line(e)}") from None
+
+
+def first_line(error) -> str:
+    """The driver's own first line of a database error (SQLAlchemy adds a long background paragraph)."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def use_course_path() -> None:

@@ -61,10 +61,9 @@ def run(course, args) -> str:
             moved = {name: conn.execute(sa.select(sa.func.count()).select_from(created.tables[name])).scalar()
                      for name in counts}
     except OperationalError as e:
-        first = str(e.orig).strip().splitlines()[0] if e.orig else str(e).splitlines()[0]
-        raise CourseError(f"连不上 {shown}：{first}") from None
+        raise CourseError(f"连不上 {shown}：{gradebook.first_line(e)}") from None
     except SQLAlchemyError as e:
-        raise CourseError(f"往 {shown} 写入时出错，什么也没有搬：{str(e).splitlines()[0]}") from None
+        raise CourseError(f"往 {shown} 写入时出错，什么也没有搬：{gradebook.first_line(e)}") from None
     finally:
         source.dispose()
         dest.dispose()

@@ -22,6 +22,7 @@ from nbgrader.api import Gradebook
 import postgres
 from course import make_course, submit
 from machine import require
+from rnnlab.grading.course import course_env
 
 pytestmark = pytest.mark.e2e
 
@@ -226,3 +227,14 @@ def test_pg_dump_and_pg_restore_bring_back_the_same_grades(pg, moved):
     restored = pg.create_database("restored")
     pg.run("pg_restore", "-h", "127.0.0.1", "-p", str(pg.port), "-U", postgres.USER, "-d", "restored", str(dump))
     assert table_rows(restored) == table_rows(url)
+
+
+def test_a_database_nbgrader_only_created_counts_as_empty(pg, moved, monkeypatch):
+    """What creating a gradebook writes (nbgrader's schema and course row) is no grade: a move that stopped
+    half-way, or a database a grader opened once by mistake, can still take the class."""
+    course, _, before, _ = moved
+    url = pg.create_database("created_only")
+    monkeypatch.setenv("PATH", course_env()["PATH"])  # nbgrader runs `alembic` when it creates a gradebook
+    Gradebook(url).close()
+    ok(cli(course, "migrate-gradebook", url))
+    assert table_rows(url) == before

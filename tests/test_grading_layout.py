@@ -101,3 +101,19 @@ def test_the_kernel_guard_package_imports_nothing():
     """A sandboxed kernel imports rnnlab.grading.plugins.kernel_guard: its packages must not pull in nbgrader."""
     for pkg in ("rnnlab.grading", "rnnlab.grading.plugins"):
         assert graph()[pkg] == set(), pkg
+
+
+def test_nbgrader_and_the_instructor_commands_start_without_torch(repo):
+    """Every nbgrader command loads nbgrader_config.py and its plug-ins: importing torch there cost
+    about 1 s per command (grading kernels import torch themselves, in their own process)."""
+    import subprocess
+    import sys
+
+    code = ("import runpy, sys; runpy.run_path('nbgrader_config.py', init_globals={'get_config': lambda: "
+            "__import__('traitlets.config', fromlist=['Config']).Config()})\n"
+            "import rnnlab.grading.cli, rnnlab.grading.commands.autograde_workers\n"
+            "import rnnlab.grading.commands.feedback, rnnlab.grading.commands.export\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "False"

@@ -18,6 +18,8 @@ import traceback
 
 import torch
 
+from rnnlab.failed_check import shown_lines
+
 # Captured at import, before any student code runs. The methods come from the C base
 # class torch._C.TensorBase, which Python code cannot patch; the functions are the
 # objects themselves, so rebinding torch.abs, torch.allclose, torch.equal or
@@ -85,11 +87,6 @@ class CheckFailed(AssertionError):
 
     def _render_traceback_(self) -> list[str]:
         return shown_lines(str(self))
-
-
-def shown_lines(hint: str) -> list[str]:
-    """A failed check as the student sees it (the feedback pages show it the same way)."""
-    return ["\x1b[1;31m没有通过检查：\x1b[0m", *hint.splitlines()]
 
 
 def fail(msg: str):

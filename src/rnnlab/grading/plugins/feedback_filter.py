@@ -27,7 +27,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, NbGraderPreprocessor
 from traitlets import Int, List, Unicode
 
-from rnnlab.checks.core import shown_lines
+from rnnlab.failed_check import shown_lines
 
 HIDDEN_PLACEHOLDER = "隐藏测试（代码不公开）"
 # The comments nbgrader writes by itself (SaveAutoGrades), in the page's language.

@@ -34,6 +34,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import nbformat
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
@@ -486,6 +488,37 @@ class Notebook:
         except TimeoutError:
             pass  # reported by widgets()["pending"] in the test
         return last
+
+    def run_again(self, timeout: float = 300) -> dict:
+        """Every non-empty code cell of the notebook file, once more, in the same kernel (after run_all).
+
+        A student who presses "run all" a second time meets what the first run left behind. The
+        second run goes to the kernel directly (jupyter_client, the kernel's connection file in our
+        runtime folder), not through the page: the page's rendering is what run_all checked.
+        Returns the number of cells sent, the kernel's last execution count and the first error.
+        """
+        from jupyter_client import BlockingKernelClient
+
+        kernel_id = self.js("R.kernel(path).id")
+        client = BlockingKernelClient(connection_file=str(self.lab._tmp / "runtime" / f"kernel-{kernel_id}.json"))
+        client.load_connection_file()
+        client.start_channels()
+        sources = [c.source for c in nbformat.read(str(self.lab.root / self.path), as_version=4).cells
+                   if c.cell_type == "code" and c.source.strip()]
+        count, error = None, None
+        try:
+            client.wait_for_ready(timeout=30)
+            deadline = time.monotonic() + timeout
+            for i, source in enumerate(sources):
+                reply = client.execute_interactive(source, timeout=max(1.0, deadline - time.monotonic()),
+                                                   output_hook=lambda msg: None)
+                count = reply["content"].get("execution_count")
+                if reply["content"]["status"] != "ok":
+                    error = f"第 {i + 1} 个代码单元格：{reply['content'].get('ename')}: {reply['content'].get('evalue')}"
+                    break
+        finally:
+            client.stop_channels()
+        return {"cells": len(sources), "count": count, "error": error}
 
     def problems(self) -> list[str]:
         """Error outputs, tracebacks (cells and kernel IOPub), 'Error displaying widget'."""

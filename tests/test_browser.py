@@ -44,7 +44,8 @@ def code_of(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
 
 
-# Each lecture is opened and run once; the module explorers it embeds are checked there
+# Each lecture is opened and run in JupyterLab, then run a second time in the same kernel (the only
+# place the suite runs every lecture twice); the module explorers it embeds are checked there
 # against torch. The explorer is driven with mouse and keyboard once, in a throw-away notebook.
 LECTURES = [REPO / "notebooks" / name for name in chapters.lectures()]
 TEMP_EXPLORER = "_browser_test/module_explorer.ipynb"  # written into the temporary server root
@@ -188,6 +189,12 @@ def test_lecture_runs_in_jupyterlab(path, lab, page):
             explorers.nth(i).scroll_into_view_if_needed()
             wait_until_consistent(explorers.nth(i), what=f"{rel} 的第 {i + 1} 个模块探索器")
         assert page.console_errors == [], f"页面里有未捕获的 JavaScript 错误：{page.console_errors}"
+
+        # "Run all" a second time in the same kernel: what the first run left (names, files, seeds
+        # already drawn, widgets) must not break it. The kernel counted every cell of both runs.
+        again = nb.run_again()
+        assert again["error"] is None, f"{rel} 在同一个内核里第二遍运行时出错：{again['error']}"
+        assert again["count"] == 2 * again["cells"], f"{rel} 没有完整运行两遍：{again}"
 
 
 # ------------------------------------------------------------------ 1a. opening is not modifying

@@ -1,10 +1,11 @@
 """The lectures on disk agree with the course map, and are committed clean.
 
-Where the lectures run (each is executed three times per `make test`, no more):
-- top to bottom, then again in the same kernel: the student edition's own `make test` with
-  RNNLAB_LECTURE_RUNS=2 (its tests/test_course.py, run by test_student_edition.py on the edition's
-  copy of the lectures; a student's make test runs each once);
-- top to bottom in JupyterLab, widgets rendered: test_browser.py.
+Where the lectures run (each is executed twice per `make test`, no more):
+- top to bottom in a fresh kernel in JupyterLab, widgets rendered, then every cell once more in the
+  same kernel (what a second "run all" meets): test_browser.py;
+- the student edition's own `make test` runs one lecture (twice, RNNLAB_LECTURE_RUNS=2) and every
+  blank assignment, to show that the student's command works (test_student_edition.py); a student's
+  make test runs every lecture once.
 Solution notebooks are executed by nbgrader when the course is regenerated
 (test_grading_pipeline.py) and graded again and again in one kernel (test_assignments.py).
 """

@@ -4,7 +4,7 @@ seed and on other seeds.
 The lecture's code cells are executed here in-process (the expensive training runs and the quizzes skipped), so
 the functions under test are exactly the lecture's: `train`, `fit`, `open_gates`, `grad_norms`, `sgd_run`,
 `LastTokenClassifier`, `Tagger`, `BiClassifier` … Each training run is done once per seed and shared by the
-tests that need it. The whole notebook runs top to bottom in JupyterLab and (twice) in the student edition's tests.
+tests that need it. The whole notebook runs top to bottom in JupyterLab, then once more in the same kernel (test_browser.py).
 """
 
 from __future__ import annotations

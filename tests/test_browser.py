@@ -50,6 +50,10 @@ def code_of(path: Path) -> str:
 LECTURES = [REPO / "notebooks" / name for name in chapters.lectures()]
 TEMP_EXPLORER = "_browser_test/module_explorer.ipynb"  # written into the temporary server root
 TEMP_TRAINING = "_browser_test/training_explorer.ipynb"
+TEMP_ONLY_ONCE = "_browser_test/only_once.ipynb"
+# A notebook that cannot be run twice: the second "run all" finds the name its first run made.
+ONLY_ONCE = 'assert "made" not in globals(), "已经运行过一遍"\nmade = 1'
+
 # The lecture's step function (6.6) and a run of a few seconds: long enough to be stopped half-way.
 TRAINING_CODE = """from torch import nn
 from rnnlab.explorers.training import TrainingExplorer
@@ -106,6 +110,9 @@ def lab_root(tmp_path_factory):
     training = nbformat.v4.new_notebook(metadata=nb.metadata)
     training.cells = [nbformat.v4.new_code_cell(TRAINING_CODE)]
     nbformat.write(training, str(root / TEMP_TRAINING))
+    once = nbformat.v4.new_notebook(metadata=nb.metadata)
+    once.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(ONLY_ONCE)]
+    nbformat.write(once, str(root / TEMP_ONLY_ONCE))
     yield root
     shutil.rmtree(root, ignore_errors=True)
 
@@ -195,6 +202,15 @@ def test_lecture_runs_in_jupyterlab(path, lab, page):
         again = nb.run_again()
         assert again["error"] is None, f"{rel} 在同一个内核里第二遍运行时出错：{again['error']}"
         assert again["count"] == 2 * again["cells"], f"{rel} 没有完整运行两遍：{again}"
+
+
+def test_a_notebook_that_cannot_run_twice_is_caught(lab, page):
+    nb = Notebook.open(page, lab, TEMP_ONLY_ONCE)
+    state = nb.run_all()
+    assert _clean(nb.problems()) == [] and all(c is not None for c in state["counts"])
+    again = nb.run_again()
+    assert again["cells"] == 2 and again["count"] == 4
+    assert again["error"] == "第 2 个代码单元格：AssertionError: 已经运行过一遍", again
 
 
 # ------------------------------------------------------------------ 1a. opening is not modifying

@@ -45,7 +45,9 @@ BLANK = {"rnn_cell_step": None, "run_rnn_cell": None, "rnn_cell_param_shapes": N
 CLASS = {
     "s01": ({}, None),                                            # honest
     "s02": ({"rnn_cell_step": WRONG_STEP}, None),                 # forgot the biases
-    "s03": ({}, ("rnn_cell_step", "while True:\n    pass")),      # infinite loop: the 5 s cell limit
+    # A cell that never ends: the 8 s cell limit. It sleeps, so the 8 s leave the cores to the other tests
+    # (the busy loop is tests/test_grading_robustness.py's infinite_loop; the limit is the same).
+    "s03": ({}, ("rnn_cell_step", "import time\nwhile True:\n    time.sleep(0.05)")),
     "s04": ({}, ("run_rnn_cell", "import os\nos._exit(1)")),      # kills its own kernel
     "s05": (BLANK, None),                                         # handed in the release notebook
     "s06": ({"rnn_cell_step": PATCHED}, None),                    # wrong, and patches the comparisons

@@ -1,4 +1,5 @@
-# Two commands for students (make lab, make test); for instructors make assignments and
+# Two commands for students (make lab, make test); for instructors make assignments, make wheelhouse
+# (every wheel a server without internet needs: deploy/README.md) and
 # make student-edition (the course without answers, for students: see README).
 # Every target creates or updates the virtual environment first when needed.
 

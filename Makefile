@@ -1,4 +1,5 @@
-# Two commands for students (make lab, make test); for instructors make assignments and
+# Two commands for students (make lab, make test); for instructors make assignments, make wheelhouse
+# (every wheel a server without internet needs: deploy/README.md) and
 # make student-edition (the course without answers, for students: see README).
 # Every target creates or updates the virtual environment first when needed.
 
@@ -18,13 +19,17 @@ JUPYTER_FILES := $(shell find share -type f)
 # make student-edition OUT=... BRANCH=student (BRANCH also commits it on that local branch).
 OUT    ?= build/student-edition
 BRANCH ?=
+# make wheelhouse: every wheel a server without internet needs to install the course (deploy/README.md).
+WHEELHOUSE ?= build/wheelhouse
+# The optional extras it carries, comma-separated: by default every extra of pyproject.toml but `test`.
+WHEEL_EXTRAS ?= $(shell $(BIN)/python -c 'import tomllib; print(",".join(e for e in tomllib.load(open("pyproject.toml", "rb"))["project"].get("optional-dependencies", {}) if e != "test"))')
 # Jupyter refuses to run as root (containers, Binder-like machines) unless told to.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # nbgrader calls `alembic` and starts kernels by name: both must come from the venv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env jupyter-files lab test test-fast assignments student-edition bench clean-env
+.PHONY: env jupyter-files lab test test-fast assignments student-edition wheelhouse bench clean-env
 
 env: $(STAMP)
 
@@ -64,6 +69,31 @@ assignments: env
 
 student-edition: env
 	$(BIN)/python -m rnnlab.grading student-edition --out $(OUT) $(if $(BRANCH),--branch $(BRANCH))
+
+# The wheels are for the Python that runs pip here (3.11, Linux x86_64, like the servers'): it needs pip,
+# not the course installed, so an existing virtual environment will do. A rebuild removes the old wheels.
+wheelhouse: $(if $(wildcard $(BIN)/python),,env)
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "make wheelhouse 要在课程的 git 仓库里运行（课程的轮子由 git 管理的文件构建）"; exit 1; }
+	mkdir -p $(WHEELHOUSE) && rm -f $(WHEELHOUSE)/*.whl $(WHEELHOUSE)/README.txt $(WHEELHOUSE)/constraints.txt
+	@# torch as `make env` gets it: the local CPU wheel, else the CPU-only index (never PyPI's CUDA build).
+	$(BIN)/python -m pip download -q --no-index --no-deps -d $(WHEELHOUSE) torch==2.13.0 \
+	  || $(BIN)/python -m pip download -q --no-deps --only-binary :all: -d $(WHEELHOUSE) torch==2.13.0 --index-url $(TORCH_INDEX)
+	@# The course's wheel, from a copy of the files git knows (edits included): setuptools would also
+	@# pack whatever an earlier build left in build/lib, modules since removed among them.
+	set -e; src=$$(mktemp -d); trap 'rm -rf "$$src"' EXIT; \
+	  git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$$src"; \
+	  $(BIN)/python -m pip wheel -q --no-deps -w $(WHEELHOUSE) "$$src"
+	@# Every dependency at its pin, torch the CPU wheel above: PyPI's wheel where it has one, else built here.
+	$(BIN)/python -m pip wheel -q --prefer-binary -c constraints.txt -w $(WHEELHOUSE) \
+	  $(WHEELHOUSE)/torch-*.whl "$$(ls $(WHEELHOUSE)/rnnlab-*.whl)$(if $(WHEEL_EXTRAS),[$(WHEEL_EXTRAS)])"
+	@# The pins for another Python too (a marker in constraints.txt: soupsieve for Debian 12's 3.11.2).
+	for pin in $$(sed -n 's/^\([^#;]*==[^#; ]*\) *;.*/\1/p' constraints.txt); do \
+	  $(BIN)/python -m pip wheel -q --prefer-binary --no-deps -w $(WHEELHOUSE) "$$pin" || exit 1; done
+	cp constraints.txt $(WHEELHOUSE)/
+	sed 's/@RNNLAB@/rnnlab$(if $(WHEEL_EXTRAS),[$(WHEEL_EXTRAS)])/' deploy/wheelhouse-README.txt > $(WHEELHOUSE)/README.txt
+	@if ls $(WHEELHOUSE) | grep -iE '^(nvidia|triton)|cuda'; then echo "错误：上面的轮子是 CUDA 版的，离线服务器只要 CPU 版"; exit 1; fi
+	@ls $(WHEELHOUSE)/torch-*+cpu-*.whl >/dev/null 2>&1 || { echo "错误：$(WHEELHOUSE) 里的 torch 不是 CPU 版（文件名里没有 +cpu）"; exit 1; }
+	@echo "$(WHEELHOUSE)：$$(ls $(WHEELHOUSE)/*.whl | wc -l) 个轮子，共 $$(du -sh $(WHEELHOUSE) | cut -f1)；安装方法见其中的 README.txt"
 
 bench: env
 	$(BIN)/python benchmarks/notebook_speed.py

@@ -18,13 +18,20 @@ JUPYTER_FILES := $(shell find share -type f)
 # make student-edition OUT=... BRANCH=student (BRANCH also commits it on that local branch).
 OUT    ?= build/student-edition
 BRANCH ?=
+# make hub: a trial of the course hub (deploy/hub/, deploy/README.md) on http://127.0.0.1:$(HUB_PORT), as root.
+# HUB_GRADER names the shared grader account that runs Formgrader (none for a bare trial); every other
+# setting is an environment variable RNNLAB_HUB_* (deploy/README.md).
+HUB_PORT  ?= 8000
+HUB_STATE ?= $(CURDIR)/build/hub
+HUB_GRADER ?= $(RNNLAB_HUB_GRADER_ACCOUNT)
+HUB_PROXY := deploy/hub/node_modules/.bin/configurable-http-proxy
 # Jupyter refuses to run as root (containers, Binder-like machines) unless told to.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # nbgrader calls `alembic` and starts kernels by name: both must come from the venv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env jupyter-files lab test test-fast assignments student-edition bench clean-env
+.PHONY: env jupyter-files lab test test-fast assignments student-edition hub hub-proxy bench clean-env
 
 env: $(STAMP)
 
@@ -35,7 +42,7 @@ $(STAMP): pyproject.toml constraints.txt $(JUPYTER_FILES)
 	@# pull several GB of CUDA libraries.
 	$(BIN)/python -m pip install --no-index --no-deps torch==2.13.0 \
 	  || $(BIN)/python -m pip install torch==2.13.0 --index-url $(TORCH_INDEX)
-	$(BIN)/python -m pip install -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install -c constraints.txt -e ".[test,hub]"
 	$(MAKE) --no-print-directory jupyter-files
 	@touch $@
 
@@ -64,6 +71,20 @@ assignments: env
 
 student-edition: env
 	$(BIN)/python -m rnnlab.grading student-edition --out $(OUT) $(if $(BRANCH),--branch $(BRANCH))
+
+# configurable-http-proxy, pinned in deploy/hub/package-lock.json, from the npm registry into
+# deploy/hub/node_modules (Node.js >= 20: Debian's nodejs and npm packages).
+hub-proxy: $(HUB_PROXY)
+
+$(HUB_PROXY): deploy/hub/package.json deploy/hub/package-lock.json
+	npm ci --prefix deploy/hub --no-audit --no-fund
+	@touch $@
+
+# The student edition is built when missing; the hub copies it into each new student's home.
+hub: env hub-proxy
+	@test -f $(OUT)/.rnnlab-student-edition || $(BIN)/python -m rnnlab.grading student-edition --out $(OUT)
+	RNNLAB_HUB_PORT=$(HUB_PORT) RNNLAB_HUB_STATE="$(HUB_STATE)" RNNLAB_HUB_EDITION="$(abspath $(OUT))" \
+	  RNNLAB_HUB_GRADER_ACCOUNT="$(HUB_GRADER)" $(BIN)/jupyterhub -f deploy/hub/jupyterhub_config.py
 
 bench: env
 	$(BIN)/python benchmarks/notebook_speed.py

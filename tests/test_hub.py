@@ -141,6 +141,8 @@ class StudentInBrowser:
         page.click("form [type=submit]")
         page.wait_for_url(f"**/user/{self.user}/lab**", timeout=120_000)
         page.wait_for_selector(".lm-MenuBar-itemLabel", timeout=120_000)
+        # The home folder in the file browser, with the course copied into it.
+        page.locator(".jp-DirListing-item", has_text="rnn-course").wait_for(timeout=60_000)
 
     def open_assignments(self) -> list[str]:
         page = self.page

@@ -23,13 +23,20 @@ BRANCH ?=
 WHEELHOUSE ?= build/wheelhouse
 # The optional extras it carries, comma-separated: by default every extra of pyproject.toml but `test`.
 WHEEL_EXTRAS ?= $(shell $(BIN)/python -c 'import tomllib; print(",".join(e for e in tomllib.load(open("pyproject.toml", "rb"))["project"].get("optional-dependencies", {}) if e != "test"))')
+# make hub: a trial of the course hub (deploy/hub/, deploy/README.md) on http://127.0.0.1:$(HUB_PORT), as root.
+# HUB_GRADER names the shared grader account that runs Formgrader (none for a bare trial); every other
+# setting is an environment variable RNNLAB_HUB_* (deploy/README.md).
+HUB_PORT  ?= 8000
+HUB_STATE ?= $(CURDIR)/build/hub
+HUB_GRADER ?= $(RNNLAB_HUB_GRADER_ACCOUNT)
+HUB_PROXY := deploy/hub/node_modules/.bin/configurable-http-proxy
 # Jupyter refuses to run as root (containers, Binder-like machines) unless told to.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # nbgrader calls `alembic` and starts kernels by name: both must come from the venv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env jupyter-files lab test test-fast assignments student-edition wheelhouse bench clean-env
+.PHONY: env jupyter-files lab test test-fast assignments student-edition wheelhouse hub hub-proxy bench clean-env
 
 env: $(STAMP)
 
@@ -40,7 +47,7 @@ $(STAMP): pyproject.toml constraints.txt $(JUPYTER_FILES)
 	@# pull several GB of CUDA libraries.
 	$(BIN)/python -m pip install --no-index --no-deps torch==2.13.0 \
 	  || $(BIN)/python -m pip install torch==2.13.0 --index-url $(TORCH_INDEX)
-	$(BIN)/python -m pip install -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install -c constraints.txt -e ".[test,hub]"
 	$(MAKE) --no-print-directory jupyter-files
 	@touch $@
 
@@ -94,6 +101,19 @@ wheelhouse: $(if $(wildcard $(BIN)/python),,env)
 	@if ls $(WHEELHOUSE) | grep -iE '^(nvidia|triton)|cuda'; then echo "错误：上面的轮子是 CUDA 版的，离线服务器只要 CPU 版"; exit 1; fi
 	@ls $(WHEELHOUSE)/torch-*+cpu-*.whl >/dev/null 2>&1 || { echo "错误：$(WHEELHOUSE) 里的 torch 不是 CPU 版（文件名里没有 +cpu）"; exit 1; }
 	@echo "$(WHEELHOUSE)：$$(ls $(WHEELHOUSE)/*.whl | wc -l) 个轮子，共 $$(du -sh $(WHEELHOUSE) | cut -f1)；安装方法见其中的 README.txt"
+# configurable-http-proxy, pinned in deploy/hub/package-lock.json, from the npm registry into
+# deploy/hub/node_modules (Node.js >= 20: Debian's nodejs and npm packages).
+hub-proxy: $(HUB_PROXY)
+
+$(HUB_PROXY): deploy/hub/package.json deploy/hub/package-lock.json
+	npm ci --prefix deploy/hub --no-audit --no-fund
+	@touch $@
+
+# The student edition is built when missing; the hub copies it into each new student's home.
+hub: env hub-proxy
+	@test -f $(OUT)/.rnnlab-student-edition || $(BIN)/python -m rnnlab.grading student-edition --out $(OUT)
+	RNNLAB_HUB_PORT=$(HUB_PORT) RNNLAB_HUB_STATE="$(HUB_STATE)" RNNLAB_HUB_EDITION="$(abspath $(OUT))" \
+	  RNNLAB_HUB_GRADER_ACCOUNT="$(HUB_GRADER)" $(BIN)/jupyterhub -f deploy/hub/jupyterhub_config.py
 
 bench: env
 	$(BIN)/python benchmarks/notebook_speed.py

@@ -42,7 +42,7 @@ def pytest_unconfigure(config):
 # so that `pytest -m "not e2e"` (make test-fast) runs the in-process tests alone in seconds.
 E2E_MODULES = {"test_assignments", "test_browser", "test_grading_pipeline", "test_grading_robustness",
                "test_grading_sandbox", "test_instructor_cli", "test_training_lecture",
-               "test_gradebook_postgres", "test_explorers_training", "test_wheelhouse"}
+               "test_gradebook_postgres", "test_explorers_training", "test_wheelhouse", "test_hub"}
 
 
 # The slowest files first (`make test` passes --no-loadscope-reorder so that xdist hands files out in
@@ -53,6 +53,7 @@ SLOWEST_FIRST = ("test_parallel_autograde",   # builds the shared regenerated co
                  "test_assignments",          # needs no course: the other worker's first file
                  "test_grading_pipeline",
                  "test_grading_robustness",
+                 "test_hub",                  # a real JupyterHub with a class in it (about 90 s)
                  "test_browser",
                  "test_training_lecture",
                  "test_wheelhouse",           # about 55 s alone: make wheelhouse, then a real offline install

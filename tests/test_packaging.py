@@ -76,7 +76,9 @@ def test_every_route_installs_the_course_jupyter_set_up(repo, tmp_path):
 
 def test_constraints_agree_with_pyproject(repo):
     project = _pyproject(repo)
-    pinned = _pins(project["dependencies"] + project["optional-dependencies"]["test"])
+    extras = project["optional-dependencies"]
+    assert set(extras) == {"test", "hub"}
+    pinned = _pins(project["dependencies"] + extras["test"] + extras["hub"])
     constraints = {}
     for line in (repo / "constraints.txt").read_text().splitlines():
         if line and not line.startswith("#"):

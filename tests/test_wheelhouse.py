@@ -122,7 +122,7 @@ def test_the_wheelhouse_holds_the_cpu_torch_the_course_and_every_pin(wheelhouse)
     assert "@RNNLAB@" not in readme and f'"{TARGET}"' in readme and "--no-index --find-links" in readme, readme
     needs = {n: g for n, (_, _, tags) in found.items() if (g := glibc_needed(tags))}
     newest = max(needs.values())
-    deploy = (REPO / "deploy/README.md").read_text().split("## 离线安装（没有外网的服务器）")[1]
+    deploy = (REPO / "deploy/README.md").read_text().split("## 6. 离线安装（没有外网的服务器）")[1]
     for where, text in (("README.txt", readme), ("deploy/README.md", deploy)):
         stated = re.search(r"glibc 要? ?(\d+)\.(\d+)", text)
         assert stated and (int(stated[1]), int(stated[2])) == newest, \

@@ -1,0 +1,481 @@
+"""The course hub with a class in it (issue 23): a real JupyterHub (deploy/hub/jupyterhub_config.py) with
+configurable-http-proxy, real system users, real JupyterLab servers in their own cgroups, nbgrader's
+exchange, and headless Chromium for one student. One hub for the whole module (tests/hub.py).
+
+The loop, in the order a class lives it (the `classroom` fixture plays it once, the tests check it):
+
+- the instructor, as the shared grader account in the course directory, releases a1_rnncell;
+- student 1, in the browser: logs in at the hub, finds JupyterLab in Chinese, opens the Assignments
+  panel (Nbgrader → Assignment List), fetches a1, puts the reference answers into the notebook (through
+  the contents API), presses Validate, then Submit;
+- students 2–4 through their own servers' REST endpoints (nbgrader's assignment_list handlers, each
+  with their own API token): 2 submits an unanswered notebook, then the answered one (the newest is
+  collected); 4 submits once; then the instructor sets the due date, and 3 submits after it (late);
+- the instructor collects, grades with `python -m rnnlab.grading autograde a1_rnncell --jobs 2`,
+  generates and releases feedback; every student fetches it; student 1 opens it from the panel.
+
+Screenshots of the panel, of Validate's result and of the feedback are kept in
+$RNNLAB_BROWSER_SHOTS/hub (default build/test-artifacts/hub/). Then: who can read what (as each user,
+with runuser), the memory limit (a kernel that allocates past it dies, its server lives), the CPU and
+memory limits of every user's processes, the idle culler and Formgrader as hub services.
+
+Needs root, Node.js >= 20 (configurable-http-proxy is installed into deploy/hub/node_modules by
+`make hub-proxy` when missing), writable cgroups and Debian's chromium: skipped without them, except
+under CI, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from browser import Browser, find_chromium, screenshot, wait_for
+from conftest import REPO
+from course import reference_answer
+from hub import COURSE_ID, CourseHub, missing
+from machine import require
+
+from coursehub import homes, limits
+
+pytestmark = pytest.mark.e2e
+
+AID = "a1_rnncell"
+NOTEBOOK = f"{AID}/{AID}.ipynb"
+SHOTS = Path(os.environ.get("RNNLAB_BROWSER_SHOTS") or REPO / "build" / "test-artifacts") / "hub"
+MEMORY = "1200M"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\n(.*?)^[ \t]*### END HIDDEN TESTS\n?", re.S | re.M)
+VALIDATE_OK = "Success! Your notebook passes all the tests."  # nbgrader's panel has no translation
+
+
+# ------------------------------------------------------------------ the hub and the class
+
+@pytest.fixture(scope="module")
+def hub():
+    require("课程 hub 测试", missing())
+    require("浏览器测试", None if find_chromium() else "没有找到 chromium（sudo apt-get install chromium fonts-noto-cjk）")
+    began = time.monotonic()
+    with CourseHub(students=4, tas=1, memory=MEMORY) as h:
+        started = time.monotonic()
+        h.start_servers(h.students)
+        h.instructor("-m", "nbgrader", "release_assignment", AID)
+        print(f"课程 hub：启动 {started - began:.1f} 秒（{h.seconds}），四个服务器和发布作业 {time.monotonic() - started:.1f} 秒")
+        yield h
+
+
+def signature(user: str) -> str:
+    return f"（{user} 的答案）"
+
+
+def put_answers(hub: CourseHub, user: str) -> dict:
+    """The fetched notebook with every solution cell set to the reference answer, the written answer
+    signed with the student's name (so each feedback page is that student's), written back through the
+    user's contents API; the notebook written."""
+    nb = hub.server(user, f"api/contents/{NOTEBOOK}")["content"]
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            cell["source"] = reference_answer(hub.course, AID, meta["grade_id"])
+            if cell["cell_type"] == "markdown":
+                cell["source"] += "\n\n" + signature(user)
+    hub.server(user, f"api/contents/{NOTEBOOK}", "PUT", {"type": "notebook", "format": "json", "content": nb})
+    return nb
+
+
+def rest(hub: CourseHub, user: str, action: str) -> dict:
+    """nbgrader's assignment_list action (fetch, submit, fetch_feedback) on the user's own server."""
+    out = hub.server(user, f"assignments/{action}", "POST", {"course_id": COURSE_ID, "assignment_id": AID})
+    assert out["success"], out
+    return out
+
+
+def submissions(listing: dict) -> list[dict]:
+    return [s for a in listing["value"] if a["status"] == "submitted" for s in a["submissions"]]
+
+
+@dataclass
+class Classroom:
+    hub: CourseHub
+    menus: list[str] = field(default_factory=list)
+    nbgrader_menu: list[str] = field(default_factory=list)
+    validate_text: str = ""
+    feedback_text: str = ""
+    shots: dict[str, Path] = field(default_factory=dict)
+    timestamps: dict[str, list[str]] = field(default_factory=dict)  # student -> submission timestamps, in order
+    duedate: str = ""
+    autograde_out: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each part of the loop (shown with -s)
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name] = round(now - getattr(self, "_last", now), 1)
+        self._last = now
+
+
+class StudentInBrowser:
+    """Student 1's page: the hub's login form, then JupyterLab and nbgrader's Assignments panel."""
+
+    def __init__(self, page, hub: CourseHub, user: str):
+        self.page, self.hub, self.user = page, hub, user
+
+    def shot(self, room: Classroom, name: str) -> None:
+        path = screenshot(self.page, SHOTS, name)
+        if path is not None:
+            room.shots[name] = path
+
+    def log_in(self) -> None:
+        page = self.page
+        page.goto(f"{self.hub.url}/hub/login")
+        page.fill("input[name=username]", self.user)
+        page.fill("input[name=password]", self.hub.password)
+        page.click("form [type=submit]")
+        page.wait_for_url(f"**/user/{self.user}/lab**", timeout=120_000)
+        page.wait_for_selector(".lm-MenuBar-itemLabel", timeout=120_000)
+        # The home folder in the file browser, with the course copied into it.
+        page.locator(".jp-DirListing-item", has_text="rnn-course").wait_for(timeout=60_000)
+
+    def open_assignments(self) -> list[str]:
+        page = self.page
+        page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+        items = [t for t in page.locator(".lm-Menu-itemLabel").all_inner_texts() if t.strip()]
+        page.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
+        page.locator("#released_assignments_list .list_item", has_text=AID).wait_for(timeout=60_000)
+        return items
+
+    def fetch(self) -> None:
+        self.page.locator("#released_assignments_list .list_item", has_text=AID).locator("button", has_text="Fetch").click()
+        self.page.locator("#fetched_assignments_list .list_item", has_text=AID).first.wait_for(timeout=60_000)
+
+    def validate(self) -> str:
+        page = self.page
+        page.locator("#fetched_assignments_list a.assignment-notebooks-link", has_text=AID).click()
+        page.locator("#fetched_assignments_list button", has_text="Validate").first.click()
+        dialog = page.locator(".jp-Dialog")
+        dialog.wait_for(timeout=180_000)
+        return dialog.inner_text()
+
+    def close_dialog(self) -> None:
+        self.page.locator(".jp-Dialog .jp-mod-accept").click()
+        self.page.locator(".jp-Dialog").wait_for(state="detached")
+
+    def submit(self) -> None:
+        self.page.locator("#fetched_assignments_list button", has_text="Submit").first.click()
+        self.page.locator("#submitted_assignments_list .list_item", has_text=AID).first.wait_for(timeout=60_000)
+
+    def open_feedback(self) -> str:
+        page = self.page
+        page.locator("#refresh_assignments_list").click()
+        page.locator("#submitted_assignments_list button", has_text="Fetch Feedback").first.click()
+        page.locator("#submitted_assignments_list a", has_text="view feedback").first.click()  # the file browser goes there
+        page.locator(".jp-DirListing-item", has_text=f"{AID}.html").first.dblclick()
+        body = page.frame_locator(".jp-MainAreaWidget iframe").locator("body")
+        wait_for(lambda: "得分" in body.inner_text(), 60, "反馈页面显示出来")
+        return body.inner_text()
+
+
+@pytest.fixture(scope="module")
+def classroom(hub) -> Classroom:
+    room = Classroom(hub)
+    room.lap("start")
+    s1, s2, s3, s4 = hub.students
+    with Browser() as browser:
+        page = browser.new_page()
+        student = StudentInBrowser(page, hub, s1)
+        try:
+            # Student 1, in the browser: Chinese Lab, the panel, fetch, answers, Validate, Submit.
+            student.log_in()
+            room.menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+            room.nbgrader_menu = student.open_assignments()
+            student.shot(room, "01-assignments-panel")
+            student.fetch()
+            put_answers(hub, s1)
+            room.validate_text = student.validate()
+            student.shot(room, "02-validate")
+            student.close_dialog()
+            student.submit()
+            student.shot(room, "03-submitted")
+            room.lap("browser: log in, fetch, validate, submit")
+
+            # Students 2-4 through their servers' REST endpoints.
+            for s in (s2, s3, s4):
+                rest(hub, s, "fetch")
+            room.timestamps[s2] = [submissions(rest(hub, s2, "submit"))[-1]["timestamp"]]  # unanswered
+            put_answers(hub, s2)
+            room.timestamps[s2].append(submissions(rest(hub, s2, "submit"))[-1]["timestamp"])
+            put_answers(hub, s4)
+            room.timestamps[s4] = [submissions(rest(hub, s4, "submit"))[-1]["timestamp"]]
+            put_answers(hub, s3)
+
+            # The due date passes; student 3 submits after it.
+            room.duedate = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+            hub.instructor("-m", "nbgrader", "db", "assignment", "add", AID, f"--duedate={room.duedate}")
+            time.sleep(0.05)
+            room.timestamps[s3] = [submissions(rest(hub, s3, "submit"))[-1]["timestamp"]]
+            room.lap("REST: fetch, submit")
+
+            # The instructor: collect, grade, feedback.
+            hub.instructor("-m", "nbgrader", "collect", AID)
+            room.lap("collect")
+            room.autograde_out = hub.instructor("-m", "rnnlab.grading", "autograde", AID, "--jobs", "2").stdout
+            room.lap("autograde --jobs 2")
+            hub.instructor("-m", "nbgrader", "generate_feedback", AID)
+            hub.instructor("-m", "nbgrader", "release_feedback", AID)
+            room.lap("generate and release feedback")
+
+            for s in (s2, s3, s4):
+                rest(hub, s, "fetch_feedback")
+            room.feedback_text = student.open_feedback()
+            student.shot(room, "04-feedback")
+            room.lap("feedback fetched and read")
+        except BaseException as e:
+            path = screenshot(page, SHOTS, "failure")
+            if hasattr(e, "add_note"):
+                e.add_note(f"截图：{path}\nhub 日志：\n{hub.log_tail(40)}")
+            raise
+        finally:
+            page.context.close()
+    print("课程 hub 测试各步用时（秒）：", room.seconds)
+    return room
+
+
+# ------------------------------------------------------------------ helpers for the checks
+
+def local_feedback(hub: CourseHub, user: str) -> list[Path]:
+    return sorted((hub.homes / user / AID / "feedback").glob(f"*/{AID}.html"))
+
+
+def hidden_lines() -> set[str]:
+    """Lines of a1's hidden tests (longer than 12 characters) that no visible part of the source shows."""
+    import nbformat
+
+    nb = nbformat.read(str(REPO / "source" / AID / f"{AID}.ipynb"), 4)
+    visible = {line.strip() for c in nb.cells for line in HIDDEN.sub("", c.source).splitlines()}
+    return {line.strip() for c in nb.cells for m in HIDDEN.finditer(c.source) for line in m.group(1).splitlines()
+            if len(line.strip()) > 12 and line.strip() not in visible}
+
+
+def gradebook(hub: CourseHub) -> Gradebook:
+    return Gradebook(f"sqlite:///{hub.course / 'gradebook.db'}")
+
+
+# ------------------------------------------------------------------ the loop
+
+def test_the_students_lab_is_chinese_with_the_assignments_panel_and_no_teacher_tools(classroom):
+    hub = classroom.hub
+    assert classroom.menus[:5] == ["文件", "编辑", "查看", "运行", "内核"], classroom.menus
+    assert "设置" in classroom.menus and "帮助" in classroom.menus
+    # nbgrader's menu holds the Assignments panel alone: Formgrader, Create Assignment, Courses are off.
+    assert classroom.nbgrader_menu == ["Assignment List"], classroom.nbgrader_menu
+    student = hub.students[0]
+    page = hub.server(student, "lab", raw=True).decode()
+    config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"} <= set(config["disabledExtensions"])
+    assert "@jupyter/nbgrader:assignment-list" not in config["disabledExtensions"]
+    assert config["extensionManager"]["can_install"] is False  # no extension installs by students
+    assert hub.status(f"{hub.url}/user/{student}/formgrader", token=hub.token(student)) == 404
+    assert hub.status(f"{hub.url}/user/{student}/assignments?course_id={COURSE_ID}", token=hub.token(student)) == 200
+    for name in ("01-assignments-panel", "02-validate", "03-submitted", "04-feedback"):
+        assert classroom.shots[name].stat().st_size > 10_000, name
+
+
+def test_validate_in_the_panel_passes_the_reference_answers(classroom):
+    assert "Validation Results" in classroom.validate_text and VALIDATE_OK in classroom.validate_text, classroom.validate_text
+
+
+def test_the_newest_of_two_submissions_is_collected_and_graded_once(classroom):
+    hub = classroom.hub
+    s2 = hub.students[1]
+    first, second = classroom.timestamps[s2]
+    assert first < second
+    collected = hub.course / "submitted" / s2 / AID
+    assert (collected / "timestamp.txt").read_text().strip() == second
+    with gradebook(hub) as gb:
+        assert sorted(s.student_id for s in gb.assignment_submissions(AID)) == sorted(hub.students)
+        max_auto = gb.find_assignment(AID).max_code_score
+        for student in hub.students:  # every answered submission gets every automatic point
+            assert gb.find_submission(AID, student).code_score == pytest.approx(max_auto), student
+    table = [line.split()[0] for line in classroom.autograde_out.splitlines() if line.startswith(hub.students[0][:-2])]
+    assert sorted(table) == sorted(hub.students), classroom.autograde_out
+
+
+def test_a_submission_after_the_due_date_is_recorded_late(classroom):
+    hub = classroom.hub
+    late = hub.students[2]
+    assert classroom.timestamps[late][0] > classroom.duedate
+    with gradebook(hub) as gb:
+        for student in hub.students:
+            seconds_late = gb.find_submission(AID, student).total_seconds_late
+            assert (seconds_late > 0) == (student == late), (student, seconds_late)
+
+
+def test_each_feedback_reaches_its_owner_only(classroom):
+    hub = classroom.hub
+    generated = {s: (hub.course / "feedback" / s / AID / f"{AID}.html").read_bytes() for s in hub.students}
+    for student in hub.students:
+        (fetched,) = local_feedback(hub, student)
+        page = fetched.read_bytes()
+        assert page == generated[student], student
+        assert fetched.stat().st_uid == hub.uid(student)
+        # The page shows this student's written answer and nobody else's.
+        signed = {s for s in hub.students if signature(s).encode() in page}
+        assert signed == {student}, (student, signed)
+    # The exchange's feedback folder is not listable: a page is found only through its owner's submission.
+    assert hub.run_as(hub.students[0], "ls", str(hub.exchange / COURSE_ID / "feedback"), check=False).returncode != 0
+
+
+def test_the_feedback_read_in_the_browser_is_chinese_and_shows_no_hidden_test(classroom):
+    hub = classroom.hub
+    text = classroom.feedback_text
+    assert AID in text and "得分" in text and "测试单元格" in text and len(CJK.findall(text)) > 200
+    secret = hidden_lines()
+    assert len(secret) > 5
+    for student in hub.students:
+        (page,) = local_feedback(hub, student)
+        shown = html.unescape(re.sub(r"<[^>]*>", "", page.read_text(encoding="utf-8")))  # the text a reader sees
+        assert "HIDDEN TESTS" not in shown and "隐藏测试" in shown
+        assert not secret & {line.strip() for line in shown.splitlines()}, student
+    assert not secret & {line.strip() for line in text.splitlines()}
+
+
+def test_no_student_reads_another_students_home_submission_or_feedback(classroom):
+    hub = classroom.hub
+    s1, s2, s3, _ = hub.students
+    inbound = hub.exchange / COURSE_ID / "inbound"
+
+    def ok(user, *cmd):
+        return hub.run_as(user, *cmd, check=False).returncode == 0
+
+    # The commands work where they should (so a failure below is a refusal, not a broken command).
+    assert ok(s3, "ls", str(hub.homes / s3 / AID))
+    assert ok(s3, "ls", str(hub.exchange / COURSE_ID / "outbound" / AID))
+    assert ok(hub.grader, "ls", str(inbound))
+    for home in hub.students + [hub.grader]:
+        assert (hub.homes / home).stat().st_mode & 0o777 == 0o700, home
+    # Another student's home, notebook, course files; the instructor's course; the inbound folder and
+    # its submissions (found only by listing it); the feedback folder.
+    refused = [
+        ("ls", str(hub.homes / s2)),
+        ("cat", str(hub.homes / s2 / NOTEBOOK)),
+        ("cat", str(hub.homes / s2 / "rnn-course" / "README.md")),
+        ("ls", str(hub.course)),
+        ("cat", str(hub.course / "gradebook.db")),
+        ("ls", str(inbound)),
+        ("sh", "-c", f"cat '{inbound}'/{s2}+*/{AID}.ipynb"),
+        ("ls", str(hub.exchange / COURSE_ID / "feedback")),
+        ("ls", str(hub.homes / s1 / ".local" / "share" / "jupyter" / "nbgrader_cache")),
+    ]
+    allowed = [cmd for cmd in refused if ok(s3, *cmd)]
+    assert allowed == [], allowed
+    # Through the hub: a student's token opens no other server.
+    assert hub.status(f"{hub.url}/user/{s2}/api/contents/{NOTEBOOK}", token=hub.token(s3)) == 403
+
+
+# ------------------------------------------------------------------ the hub's own parts
+
+def test_every_process_of_a_user_runs_in_the_users_cgroup_with_its_limits(classroom):
+    hub = classroom.hub
+    groups = limits.detect(hub.cgroup)
+    for student in hub.students:
+        assert groups.limits(student) == {"memory": 1200 * 2**20, "cpu": 1.0}
+        mine = hub.pids_of(student)
+        assert mine, student
+        assert set(mine) <= set(groups.pids(student)), (student, mine, groups.pids(student))
+
+
+def test_a_kernel_past_the_memory_limit_dies_and_its_server_lives(hub):
+    import websocket
+
+    student = hub.students[3]
+    groups = limits.detect(hub.cgroup)
+    kills = groups.oom_kills(student)
+    kernel = hub.server(student, "api/kernels", "POST", {"name": "python3"})
+    ws = websocket.create_connection(f"ws://127.0.0.1:{hub.port}/user/{student}/api/kernels/{kernel['id']}/channels",
+                                     header=[f"Authorization: token {hub.token(student)}"], timeout=120)
+    try:
+        def execute(code: str) -> str:
+            msg_id = uuid.uuid4().hex
+            ws.send(json.dumps({
+                "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": student,
+                           "session": uuid.uuid4().hex, "version": "5.3", "date": ""},
+                "parent_header": {}, "metadata": {}, "channel": "shell",
+                "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                            "allow_stdin": False, "stop_on_error": True}}))
+            return msg_id
+
+        def until(pred, what: str, timeout: float = 120):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                msg = json.loads(ws.recv())
+                found = pred(msg)
+                if found:
+                    return found
+            raise TimeoutError(what)
+
+        ask = execute("import os; print(os.getpid())")
+        pid = int(until(lambda m: m["msg_type"] == "stream" and m["parent_header"].get("msg_id") == ask
+                        and m["content"]["text"], "内核报告自己的进程号"))
+        assert pid in groups.pids(student)
+        ask = execute(f"x = b'x' * ({1200 + 400} * 2**20)\nprint('还活着')")
+        state = until(lambda m: (m["msg_type"] == "status" and m["content"]["execution_state"] in ("restarting", "dead")
+                                 and m["content"]["execution_state"])
+                      or (m["msg_type"] == "stream" and "还活着" in m["content"]["text"] and "survived"),
+                      "内核因内存超限被杀")
+    finally:
+        ws.close()
+    assert state in ("restarting", "dead")
+    assert groups.oom_kills(student) > kills
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 30, "超出内存的内核进程消失")
+    assert hub.server(student, "api/status")["started"]  # the server answers
+    assert hub.api(f"/users/{student}")["servers"][""]["ready"]
+
+
+def test_the_idle_culler_runs_as_a_hub_service_with_its_role(hub):
+    service = hub.api("/services")["idle-culler"]
+    assert service["roles"] == ["idle-culler"]
+    assert f"--timeout={hub.cull_timeout}" in service["command"]
+    cmdline = Path(f"/proc/{service['pid']}/cmdline").read_bytes().split(b"\0")
+    assert b"jupyterhub_idle_culler" in cmdline
+    # Its first pass, at start-up: it listed the users and their activity through the hub's API with that role.
+    assert re.search(r"200 GET /hub/api/users\S* \(idle-culler@", hub.log_path.read_text(errors="replace"))
+
+
+def test_graders_reach_formgrader_as_the_grader_account_and_students_do_not(classroom):
+    hub = classroom.hub
+    ta, student = hub.tas[0], hub.students[0]
+    url = f"{hub.url}/services/{COURSE_ID}/formgrader/api/assignments"
+    assignments = {a["name"]: a for a in hub.request(url, token=hub.token(ta))}
+    assert assignments[AID]["num_submissions"] == len(hub.students) and assignments[AID]["status"] == "released"
+    assert hub.status(url, token=hub.token(student)) == 403
+    service = hub.api("/services")[COURSE_ID]
+    assert Path(f"/proc/{service['pid']}").stat().st_uid == hub.uid(hub.grader)
+
+
+def test_the_course_files_are_copied_once_and_never_overwrite_a_students_file(classroom):
+    hub = classroom.hub
+    student = hub.students[0]
+    folder = hub.homes / student / "rnn-course"
+    edition = hub.state / "users" / "student-edition"
+    wanted = {p.relative_to(edition) for p in edition.rglob("*") if p.is_file()}
+    assert wanted and wanted <= {p.relative_to(folder) for p in folder.rglob("*") if p.is_file()}
+    assert not (folder / "source").exists() and not (folder / "solutions").exists()
+    readme, lecture = folder / "README.md", next((folder / "notebooks").glob("*.ipynb"))
+    hub.run_as(student, "sh", "-c", f"echo 我的笔记 > '{readme}' && rm '{lecture}'")
+    python = Path(hub.python)
+    # Once: the stamp stops a second copy (a deleted lecture stays deleted).
+    assert homes.copy_course(student, edition, "rnn-course", python) is False
+    assert not lecture.exists()
+    # Never overwriting: even a new copy (stamp removed) brings back what is missing and keeps the student's file.
+    (hub.homes / student / homes.STAMP).unlink()
+    assert homes.copy_course(student, edition, "rnn-course", python) is True
+    assert readme.read_text(encoding="utf-8") == "我的笔记\n"
+    assert lecture.is_file() and lecture.stat().st_uid == hub.uid(student)

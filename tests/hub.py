@@ -222,10 +222,15 @@ class CourseHub:
         t = self._lap("system users", t)
         self._make_course()
         t = self._lap("student edition and course directory", t)
+        (self.state).mkdir()
+        self._launch(t, timeout)
+        return self
+
+    def _launch(self, t: float, timeout: float) -> None:
+        """Start the hub process and wait until it answers with its services running."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("RNNLAB_HUB_")}
         env.update(self.settings_env())
         env["PYTHONPATH"] = str(REPO / "src")
-        (self.state).mkdir()
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")],
                                          cwd=self.state, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -237,12 +242,19 @@ class CourseHub:
             try:
                 if self.api("/services").get(COURSE_ID, {}).get("pid"):
                     self._lap("hub up", t)
-                    return self
+                    return
             except (urllib.error.URLError, ConnectionError, OSError, ValueError, AttributeError):
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"hub 在 {timeout:g} 秒内没有就绪：\n{self.log_tail()}")
             time.sleep(0.25)
+
+    def restart(self, timeout: float = 120) -> None:
+        """Stop the hub as an administrator would (SIGTERM to the hub alone), then start it again."""
+        t = time.monotonic()
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+        self._launch(t, timeout)
 
     def log_tail(self, n: int = 60) -> str:
         try:

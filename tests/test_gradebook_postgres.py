@@ -52,7 +52,9 @@ def cli(course, *args, url: str | None = None, wait: bool = True):
 
 
 def ok(proc) -> str:
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # nbgrader's own error lines first (a failed student's log may be far above the tail), then the tail.
+    errors = "\n".join(l for l in (proc.stdout + proc.stderr).splitlines() if "ERROR" in l or "Error" in l)
+    assert proc.returncode == 0, errors[-4000:] + "\n……\n" + proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
 
@@ -238,3 +240,36 @@ def test_a_database_nbgrader_only_created_counts_as_empty(pg, moved, monkeypatch
     Gradebook(url).close()
     ok(cli(course, "migrate-gradebook", url))
     assert table_rows(url) == before
+
+
+# ------------------------------------------------------------------ a fault: the server restarts mid-grading
+
+def test_postgres_restarting_during_autograde_half_writes_no_grade(pg, repo, tmp_path_factory, on_sqlite):
+    """PostgreSQL restarts (an update, a failover) while a grader's autograde runs: whatever was being graded
+    either finishes or is named, in Chinese, with the command that redoes it; no student is left with part
+    of a grade; the command it names grades them like SQLite does."""
+    url = pg.create_database("restarted")
+    course = new_course(repo, tmp_path_factory, "restarted", url)
+    proc = cli(course, "autograde", AID, "--jobs", "1", url=url, wait=False)
+    first = None
+    for line in proc.stdout:
+        if "：批改完成" in line and line.startswith("── ["):
+            first = line
+            pg.restart()  # the next student is being graded now
+            break
+    out, err = proc.communicate(timeout=600)
+    assert first, out[-3000:] + err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    want = scores(f"sqlite:///{on_sqlite / 'gradebook.db'}")
+    got = scores(url)
+    failed = [sid for sid, _ in ROSTER if got.get(sid) != want[sid]]
+    if proc.returncode == 0:
+        assert not failed, (got, want)
+    else:
+        assert proc.returncode == 2 and failed, (proc.returncode, got)
+        assert "nbgrader 批改" in err and all(f"--student {sid}" in err for sid in failed), err[-3000:]
+        for sid in failed:  # not graded at all, never half: no automatic score was written for them
+            assert all(auto is None for auto, _, _ in got.get(sid, {}).values()), (sid, got[sid])
+        redo = ok(cli(course, "autograde", AID, *[a for sid in failed for a in ("--student", sid)], url=url))
+        assert all(sid in redo for sid in failed)
+    assert scores(url) == want

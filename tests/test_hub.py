@@ -17,7 +17,8 @@ The loop, in the order a class lives it (the `classroom` fixture plays it once, 
 Screenshots of the panel, of Validate's result and of the feedback are kept in
 $RNNLAB_BROWSER_SHOTS/hub (default build/test-artifacts/hub/). Then: who can read what (as each user,
 with runuser), the memory limit (a kernel that allocates past it dies, its server lives), the CPU and
-memory limits of every user's processes, the idle culler and Formgrader as hub services.
+memory limits of every user's processes, the idle culler and Formgrader as hub services; last, the hub
+restarted mid-class (every server, kernel and file survives).
 
 Needs root, Node.js >= 20 (configurable-http-proxy is installed into deploy/hub/node_modules by
 `make hub-proxy` when missing), writable cgroups and Debian's chromium: skipped without them, except
@@ -479,3 +480,26 @@ def test_the_course_files_are_copied_once_and_never_overwrite_a_students_file(cl
     assert homes.copy_course(student, edition, "rnn-course", python) is True
     assert readme.read_text(encoding="utf-8") == "我的笔记\n"
     assert lecture.is_file() and lecture.stat().st_uid == hub.uid(student)
+
+
+def test_a_hub_restart_keeps_every_students_server_kernel_and_work(classroom):
+    """Mid-class the administrator restarts the hub: no student's server, kernel or file is lost, and each
+    student reaches their own server again through the new proxy with the same token. (Last in the module:
+    everything before it ran on the first hub process.)"""
+    hub = classroom.hub
+    student = hub.students[0]
+    kernel = hub.server(student, "api/kernels", "POST", {"name": "python3"})["id"]
+    note = {"type": "file", "format": "text", "content": "重启前写的笔记\n"}
+    hub.server(student, "api/contents/restart-note.txt", "PUT", note)
+    before = {s: sorted(hub.pids_of(s)) for s in hub.students}
+    assert all(before.values()), before
+
+    hub.restart()
+    after = {s: sorted(hub.pids_of(s)) for s in hub.students}
+    assert after == before, "hub 重启后，学生的进程变了（服务器或内核被停掉重启了）"
+    for s in hub.students:
+        model = hub.api(f"/users/{s}")
+        assert model["servers"][""]["ready"], (s, model, hub.log_tail())
+        assert hub.server(s, "api/status")["kernels"] >= 0  # through the new proxy, with the old token
+    assert kernel in {k["id"] for k in hub.server(student, "api/kernels")}
+    assert hub.server(student, "api/contents/restart-note.txt")["content"] == "重启前写的笔记\n"

@@ -39,6 +39,11 @@ c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.proxy_api_port}"
 c.ConfigurableHTTPProxy.command = [str(startup.PROXY)]
 c.ConfigurableHTTPProxy.pid_file = str(s.private_dir / "jupyterhub-proxy.pid")
 
+# A hub restart (an update, a crash, a new setting) leaves the class's servers and kernels running: the
+# hub finds them again from its database (LocalProcessSpawner keeps each server's pid) and puts their
+# routes back into the proxy it starts anew. Stopping the class's servers is the culler's job.
+c.JupyterHub.cleanup_servers = False
+
 # -- the hub's own files, readable by root alone
 c.JupyterHub.db_url = f"sqlite:///{s.private_dir / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(s.private_dir / "jupyterhub_cookie_secret")

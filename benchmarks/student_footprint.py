@@ -21,7 +21,8 @@ Measured from /proc, every 0.1 s, summed over a process tree: the server (the `j
 every descendant except kernels) and the kernel (the ipykernel process and its descendants), separately:
 resident memory (VmRSS; also its anonymous part, RssAnon: what no other process on the node can share),
 peak over the scenario and settled (`--settle` seconds after the run, the notebook still open, the kernel
-alive, as a student leaves it); CPU seconds (utime + stime) and wall time. The browser is not counted
+alive, as a student leaves it); CPU seconds (utime + stime) and wall time. A child between fork and exec
+(the server starting a kernel) shares its parent's pages and is not counted twice. The browser is not counted
 (it runs on the student's computer) but shares this machine's cores, so wall times are a little slower
 than a server's.
 
@@ -51,7 +52,6 @@ import nbformat  # noqa: E402
 from browser import Browser, LabServer, Notebook, find_chromium  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 MIB = 2**20
 FLOOR_NOTEBOOK = "_bench/import_torch.ipynb"
 

@@ -121,6 +121,8 @@ bench: env
 	$(BIN)/python benchmarks/autograde_speed.py
 	$(BIN)/python benchmarks/sandbox_overhead.py
 	$(BIN)/python benchmarks/training_explorer.py
+	$(BIN)/python benchmarks/student_footprint.py
+	$(BIN)/python benchmarks/gradebook_throughput.py
 
 clean-env:
 	rm -rf $(VENV)

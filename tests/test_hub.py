@@ -283,6 +283,9 @@ def test_the_students_lab_is_chinese_with_the_assignments_panel_and_no_teacher_t
     assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"} <= set(config["disabledExtensions"])
     assert "@jupyter/nbgrader:assignment-list" not in config["disabledExtensions"]
     assert config["extensionManager"]["can_install"] is False  # no extension installs by students
+    # No "build JupyterLab?" check: students cannot rebuild the shared environment, and on a server with
+    # Node.js (the proxy needs it) the check would start node and yarn at every page load.
+    assert config["buildCheck"] is False and config["buildAvailable"] is False
     assert hub.status(f"{hub.url}/user/{student}/formgrader", token=hub.token(student)) == 404
     assert hub.status(f"{hub.url}/user/{student}/assignments?course_id={COURSE_ID}", token=hub.token(student)) == 200
     for name in ("01-assignments-panel", "02-validate", "03-submitted", "04-feedback"):

@@ -253,7 +253,13 @@ class CourseHub:
         """Stop the hub as an administrator would (SIGTERM to the hub alone), then start it again."""
         t = time.monotonic()
         self.proc.terminate()
-        self.proc.wait(timeout=60)
+        # The hub stops its services one after the other, each given up to 20 s (SIGINT, SIGTERM, SIGKILL):
+        # on a loaded machine that has taken over a minute once.
+        try:
+            self.proc.wait(timeout=150)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"hub 收到 SIGTERM 后 150 秒还没有退出：\n{self.log_tail(120)}") from None
+        self._lap("hub stopped", t)
         self._launch(t, timeout)
 
     def log_tail(self, n: int = 60) -> str:

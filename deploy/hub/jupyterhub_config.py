@@ -16,8 +16,14 @@ them). The parts, one module each under coursehub/:
 A setting or a check that fails stops the hub with one Chinese sentence.
 """
 
+import signal
 import sys
 from pathlib import Path
+
+# Started where SIGINT is ignored (a shell's background job, nohup), the hub would pass that on to the
+# services it starts, and stopping each would wait for SIGTERM instead: make SIGINT stop them again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -27,10 +27,12 @@ under CI, where that is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import re
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -71,7 +73,13 @@ def hub():
         h.start_servers(h.students)
         h.instructor("-m", "nbgrader", "release_assignment", AID)
         print(f"课程 hub：启动 {started - began:.1f} 秒（{h.seconds}），四个服务器和发布作业 {time.monotonic() - started:.1f} 秒")
-        yield h
+        try:
+            yield h
+        finally:  # the hub's log and step times stay with the screenshots: a slow or failed run can be read later
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            (SHOTS / "hub-seconds.json").write_text(json.dumps(h.seconds, ensure_ascii=False, indent=1))
+            with contextlib.suppress(OSError):
+                shutil.copyfile(h.log_path, SHOTS / "hub.log")
 
 
 def signature(user: str) -> str:

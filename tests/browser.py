@@ -36,8 +36,9 @@ from pathlib import Path
 
 import nbformat
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+# Debian's chromium and the flags every headless run uses: one finder for the tests and the course's PDF printer.
+from rnnlab.grading.printing import CHROMIUM_ARGS, find_chromium  # noqa: F401  (find_chromium: for the tests)
+
 
 # JupyterLab user settings for the test server.
 LAB_SETTINGS = {
@@ -49,13 +50,6 @@ LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
                                                                         "checkForUpdates": False},
 }
-
-
-def find_chromium() -> str | None:
-    """Debian's chromium, or None."""
-    if os.access("/usr/bin/chromium", os.X_OK):
-        return "/usr/bin/chromium"
-    return shutil.which("chromium")
 
 
 def _free_port() -> int:

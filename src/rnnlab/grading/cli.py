@@ -12,6 +12,7 @@
     python -m rnnlab.grading student-edition [--out build/student-edition] [--branch student]
                                                       # the course without answers, for students
     python -m rnnlab.grading migrate-gradebook URL    # gradebook.db into an empty PostgreSQL database
+    python -m rnnlab.grading syllabus [--out build/syllabus]   # the syllabus: Markdown, HTML and PDF
 
 With the environment variable RNNLAB_DB_URL (postgresql+psycopg://...) every command reads and writes
 that database instead of gradebook.db (rnnlab/grading/gradebook.py).
@@ -98,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="学生的公开仓库 owner/name，用于 Binder 徽章（默认取 README 徽章里的仓库）")
     s = sub.add_parser("migrate-gradebook", help="把 gradebook.db（SQLite）整个搬进一个空的 PostgreSQL 数据库（多位批改者共用）")
     s.add_argument("url", metavar="数据库地址", help="形如 postgresql+psycopg://用户@主机:5432/数据库")
+    s = sub.add_parser("syllabus", help="生成课程大纲（Markdown、可打印的 HTML 和 PDF）")
+    s.add_argument("--out", type=Path, default=Path("build/syllabus"),
+                   help="输出文件夹（默认 build/syllabus，相对于课程目录）")
     return p
 
 
@@ -106,7 +110,7 @@ COMMANDS = {"regenerate": ("regenerate", "run"), "roster": ("roster", "run"), "c
             "autograde": ("autograde", "run"), "feedback": ("feedback", "run"), "export": ("export", "run"),
             "summary": ("summary", "run"), "student-edition": ("student_edition", "run"),
             "manual-export": ("manual", "run_export"), "manual-import": ("manual", "run_import"),
-            "migrate-gradebook": ("migrate_gradebook", "run")}
+            "migrate-gradebook": ("migrate_gradebook", "run"), "syllabus": ("syllabus", "run")}
 
 
 def command(name: str):

@@ -1,5 +1,5 @@
-# Two commands for students (make lab, make test); for instructors make assignments, make wheelhouse
-# (every wheel a server without internet needs: deploy/README.md) and
+# Two commands for students (make lab, make test); for instructors make assignments, make syllabus,
+# make wheelhouse (every wheel a server without internet needs: deploy/README.md) and
 # make student-edition (the course without answers, for students: see README).
 # Every target creates or updates the virtual environment first when needed.
 
@@ -16,6 +16,8 @@ LAB_ARGS ?=
 # `pip install .` (Binder, conda) installs them from pyproject's data-files; an editable install
 # does not, so `make env` copies them into the venv.
 JUPYTER_FILES := $(shell find share -type f)
+# make syllabus [SYLLABUS=build/syllabus]: the syllabus as syllabus.md, .html and .pdf (Chromium prints the PDF).
+SYLLABUS ?= build/syllabus
 # make student-edition OUT=... BRANCH=student (BRANCH also commits it on that local branch).
 OUT    ?= build/student-edition
 BRANCH ?=
@@ -36,7 +38,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # nbgrader calls `alembic` and starts kernels by name: both must come from the venv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env jupyter-files lab test test-fast assignments student-edition wheelhouse hub hub-proxy bench clean-env
+.PHONY: env jupyter-files lab test test-fast assignments syllabus student-edition wheelhouse hub hub-proxy bench clean-env
 
 env: $(STAMP)
 
@@ -73,6 +75,9 @@ test-fast: env
 
 assignments: env
 	$(BIN)/python -m rnnlab.grading regenerate
+
+syllabus: env
+	$(BIN)/python -m rnnlab.grading syllabus --out $(SYLLABUS)
 
 student-edition: env
 	$(BIN)/python -m rnnlab.grading student-edition --out $(OUT) $(if $(BRANCH),--branch $(BRANCH))

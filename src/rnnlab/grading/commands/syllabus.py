@@ -66,7 +66,7 @@ def _num(x: float) -> str:
 # ------------------------------------------------------------------ reading the course
 
 def load_chapters(course: Path):
-    """The chapters (with a lecture) of the course in `course`, read from its own manifest."""
+    """(the chapter manifest module of the course in `course`, its chapters that have a lecture)."""
     from rnnlab.grading.commands.student_edition import course_map
 
     manifest = course / "src" / "rnnlab" / "chapters.py"
@@ -79,7 +79,7 @@ def load_chapters(course: Path):
     chapters = [c for c in getattr(module, "CHAPTERS", ()) if c.lecture]
     if not chapters:
         raise CourseError(f"章节清单 {manifest} 里没有任何一章有讲义，无法生成课程大纲。")
-    return chapters
+    return module, chapters
 
 
 def assignment_points(course: Path, aid: str) -> Points:
@@ -221,9 +221,8 @@ def _late_text(rules: Rules) -> str:
 
 
 def render_markdown(course: Path) -> str:
-    chapters = load_chapters(course)
-    chapters_module_overview = _overview_name(course)
-    description, prerequisites = overview_sections(course, chapters_module_overview)
+    manifest, chapters = load_chapters(course)
+    description, prerequisites = overview_sections(course, getattr(manifest, "OVERVIEW", "00_overview.ipynb"))
     rules = grading_rules(course)
     points = [assignment_points(course, c.assignment) for c in chapters if c.assignment]
     by_aid = {p.aid: p for p in points}
@@ -334,12 +333,6 @@ def render_markdown(course: Path) -> str:
     return "\n".join(line for line in _squeeze(out)) + "\n"
 
 
-def _overview_name(course: Path) -> str:
-    from rnnlab.grading.commands.student_edition import course_map
-
-    return getattr(course_map(course), "OVERVIEW", "00_overview.ipynb")
-
-
 def _squeeze(lines: list[str]) -> list[str]:
     """No two blank lines in a row."""
     out: list[str] = []
@@ -381,9 +374,6 @@ img.math { display: inline-block; }
 def _math_svg(tex: str, size: float = 10.0) -> str:
     """`tex` as an <img> with matplotlib's mathtext drawn as SVG paths (no fonts, no network), or as code
     when mathtext cannot draw it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     from matplotlib import mathtext
     from matplotlib.font_manager import FontProperties
 

@@ -405,12 +405,18 @@ class Notebook:
     def open(cls, page, lab: LabServer, path: str, timeout: float = 90) -> "Notebook":
         """Load /lab/tree/<path> and wait until its kernel is up and idle."""
         nb = cls(page, lab, path)
-        # A fresh workspace each time: the server would otherwise restore every notebook an
-        # earlier page opened (the default workspace is saved on the server).
-        workspace = "t" + secrets.token_hex(6)
-        page.goto(f"{lab.url}/lab/workspaces/{workspace}/tree/{path}?reset&token={lab.token}",
-                  wait_until="domcontentloaded")
-        page.wait_for_function("() => !!window.jupyterapp", timeout=timeout * 1000)
+        if page.url.startswith(f"{lab.url}/lab") and page.evaluate("() => !!window.jupyterapp"):
+            # JupyterLab is already loaded in this page (an earlier notebook was closed with close()): open
+            # the notebook in it as a student opens a second one, without loading the whole application again.
+            page.evaluate("async (path) => { await window.jupyterapp.commands.execute("
+                          "'docmanager:open', {path, factory: 'Notebook'}); }", path)
+        else:
+            # A fresh workspace: the server would otherwise restore every notebook an earlier page
+            # opened (the default workspace is saved on the server).
+            workspace = "t" + secrets.token_hex(6)
+            page.goto(f"{lab.url}/lab/workspaces/{workspace}/tree/{path}?reset&token={lab.token}",
+                      wait_until="domcontentloaded")
+            page.wait_for_function("() => !!window.jupyterapp", timeout=timeout * 1000)
 
         last: dict = {}
 
@@ -428,6 +434,26 @@ class Notebook:
         except TimeoutError as e:
             raise TimeoutError(f"{e}（最后状态：{last}）") from None
         return nb
+
+    @staticmethod
+    def close_all(page, timeout: float = 30) -> bool:
+        """Close every open document of the page without saving and shut its kernel down, leaving
+        JupyterLab loaded for the next open(). False when the page is not in a state to reuse."""
+        try:
+            return page.evaluate("""async () => {
+              const app = window.jupyterapp;
+              if (!app || document.querySelector('.jp-Dialog')) return false;
+              for (const w of Array.from(app.shell.widgets('main'))) {
+                if (w.context) {
+                  if (w.sessionContext && w.sessionContext.session) await w.sessionContext.shutdown();
+                  w.context.model.dirty = false;
+                }
+                w.dispose();
+              }
+              return Array.from(app.shell.widgets('main')).length === 0;
+            }""")
+        except Exception:
+            return False
 
     def kernel_exec(self, code: str, timeout: float = 30) -> str:
         """Run `code` in this notebook's kernel, outside any cell; return its stdout."""

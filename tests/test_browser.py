@@ -131,13 +131,43 @@ def browser(chromium, lab):
         yield b
 
 
+class Pages:
+    """One page for the module's tests, JupyterLab loaded once in it: each test opens its notebook in the
+    loaded application (Notebook.open) and closes it after (loading Lab costs seconds of CPU a time).
+    After a failed test, or when closing fails, the next test gets a new page."""
+
+    def __init__(self, browser):
+        self.browser, self.current = browser, None
+
+    def get(self):
+        if self.current is None:
+            page = self.current = self.browser.new_page()
+            page.console_messages = []  # console errors over the page's life, to find the extension's
+            page.on("console", lambda m: page.console_messages.append(m.text) if m.type == "error" else None)
+        self.current.console_errors.clear()
+        return self.current
+
+    def discard(self):
+        if self.current is not None:
+            with contextlib.suppress(Exception):
+                self.current.context.close()
+            self.current = None
+
+
+@pytest.fixture(scope="module")
+def pages(browser):
+    p = Pages(browser)
+    yield p
+    p.discard()
+
+
 @pytest.fixture
-def page(browser, lab):
-    page = browser.new_page()
-    page.console_messages = []  # console errors, to find the extension's
-    page.on("console", lambda m: page.console_messages.append(m.text) if m.type == "error" else None)
+def page(request, pages, lab):
+    page = pages.get()
+    failed_before = request.session.testsfailed
     yield page
-    page.context.close()
+    if request.session.testsfailed != failed_before or not Notebook.close_all(page):
+        pages.discard()
     with contextlib.suppress(Exception):  # one kernel at a time
         for k in lab.api("/api/kernels"):
             lab.api(f"/api/kernels/{k['id']}", method="DELETE", timeout=10)

@@ -147,7 +147,7 @@ class Accounts:
 
 class CourseHub:
     def __init__(self, students: int = 4, tas: int = 1, memory: str = "1200M", cpu: float = 1.0,
-                 cull_timeout: int = 3600):
+                 cull_timeout: int = 3600, crowd: int = 0):
         self.n_students, self.n_tas = students, tas
         self.memory, self.cpu, self.cull_timeout = memory, cpu, cull_timeout
         self.base = Path(tempfile.mkdtemp(prefix="rnnlab-hub-", dir="/tmp"))
@@ -161,6 +161,8 @@ class CourseHub:
         self.graders_group = f"{PREFIX}-graders"
         self.grader = f"{PREFIX}-grader"
         self.students = [f"{PREFIX}-s{i:02d}" for i in range(1, students + 1)]
+        # More students of the same group, for the load test (tests/crowd.py): no server until asked for.
+        self.crowd = [f"{PREFIX}-c{i:02d}" for i in range(1, crowd + 1)]
         self.tas = [f"{PREFIX}-ta{i}" for i in range(1, tas + 1)]
         self.course = self.homes / self.grader / "course"
         self.cgroup = PREFIX
@@ -216,7 +218,7 @@ class CourseHub:
         self.homes.chmod(0o755)
         self.accounts.add_group(self.students_group)
         self.accounts.add_group(self.graders_group)
-        self.accounts.add_users(self.students, self.students_group)
+        self.accounts.add_users(self.students + self.crowd, self.students_group)
         self.accounts.add_users(self.tas, self.graders_group)
         self.accounts.add_users([self.grader], None)
         t = self._lap("system users", t)
@@ -309,6 +311,14 @@ class CourseHub:
         """`user`'s own server, with `user`'s token."""
         return self.request(f"{self.url}/user/{user}/{path}", method, body, token=self.token(user),
                             timeout=timeout, raw=raw)
+
+    def assignment_action(self, user: str, action: str, aid: str, timeout: float = 120) -> dict:
+        """nbgrader's assignment_list action (fetch, submit, fetch_feedback) on `user`'s own server."""
+        out = self.server(user, f"assignments/{action}", "POST", {"course_id": COURSE_ID, "assignment_id": aid},
+                          timeout=timeout)
+        if not out.get("success"):
+            raise RuntimeError(f"{user}：{action} {aid} 没有成功：{out}")
+        return out
 
     def start_servers(self, users: list[str], timeout: float = 180) -> None:
         """Ask for every server at once (the hub spawns them concurrently), then wait for all."""

@@ -39,9 +39,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+import crowd as crowd_load
 from browser import Browser, find_chromium, screenshot, wait_for
 from conftest import REPO
 from course import reference_answer
@@ -59,6 +61,7 @@ MEMORY = "1200M"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\n(.*?)^[ \t]*### END HIDDEN TESTS\n?", re.S | re.M)
 VALIDATE_OK = "Success! Your notebook passes all the tests."  # nbgrader's panel has no translation
+CROWD = 36  # the load test: the loop's 4 students and 36 more, 40 at once (tests/crowd.py)
 
 
 # ------------------------------------------------------------------ the hub and the class
@@ -68,7 +71,7 @@ def hub():
     require("课程 hub 测试", missing())
     require("浏览器测试", None if find_chromium() else "没有找到 chromium（sudo apt-get install chromium fonts-noto-cjk）")
     began = time.monotonic()
-    with CourseHub(students=4, tas=1, memory=MEMORY) as h:
+    with CourseHub(students=4, tas=1, memory=MEMORY, crowd=CROWD) as h:
         started = time.monotonic()
         h.start_servers(h.students)
         h.instructor("-m", "nbgrader", "release_assignment", AID)
@@ -102,10 +105,7 @@ def put_answers(hub: CourseHub, user: str) -> dict:
 
 
 def rest(hub: CourseHub, user: str, action: str) -> dict:
-    """nbgrader's assignment_list action (fetch, submit, fetch_feedback) on the user's own server."""
-    out = hub.server(user, f"assignments/{action}", "POST", {"course_id": COURSE_ID, "assignment_id": AID})
-    assert out["success"], out
-    return out
+    return hub.assignment_action(user, action, AID)
 
 
 def submissions(listing: dict) -> list[dict]:
@@ -390,6 +390,55 @@ def test_no_student_reads_another_students_home_submission_or_feedback(classroom
     assert allowed == [], allowed
     # Through the hub: a student's token opens no other server.
     assert hub.status(f"{hub.url}/user/{s2}/api/contents/{NOTEBOOK}", token=hub.token(s3)) == 403
+
+
+# ------------------------------------------------------------------ forty students at once
+
+@pytest.fixture(scope="module")
+def crowd(classroom) -> crowd_load.Crowd:
+    hub = classroom.hub
+    began = time.monotonic()
+    for i in range(0, len(hub.crowd), 12):  # 12 at a time: 36 servers starting at once would take 2 cores a minute
+        hub.start_servers(hub.crowd[i:i + 12])
+    started = round(time.monotonic() - began, 1)
+    c = crowd_load.class_at_once(hub, hub.students + hub.crowd)
+    c.seconds = {f"{len(hub.crowd)} more servers": started, **c.seconds}
+    print("40 名学生同时交作业，各步用时（秒）：", c.seconds, "\n每个请求的用时（秒）：", c.summary())
+    return c
+
+
+def test_forty_students_at_once_lose_nothing(crowd, classroom):
+    """40 submissions collected (each the student's own), each graded once, each feedback page read by its
+    owner and showing that owner's answer only; every request answered within a minute."""
+    hub = classroom.hub
+    students = hub.students + hub.crowd
+    assert len(students) == 40 and sorted(crowd.submitted) == sorted(students)
+    for s in students:
+        nb = nbformat.read(str(hub.course / "submitted" / s / crowd_load.AID / f"{crowd_load.AID}.ipynb"), 4)
+        signed = {o for o in students if crowd_load.signature(o) in "".join(c.source for c in nb.cells)}
+        assert signed == {s}, (s, signed)
+    with Gradebook(f"sqlite:///{hub.course / 'gradebook.db'}", course_id=COURSE_ID) as gb:
+        graded = {x.student_id: x.score for x in gb.assignment_submissions(crowd_load.AID)}
+    assert sorted(graded) == sorted(students) and set(graded.values()) == {1.0}, graded
+    rows = [line.split()[0] for line in crowd.autograde_out.splitlines() if line.startswith(hub.students[0][:-3])]
+    assert sorted(rows) == sorted(students), crowd.autograde_out  # one line per student: each graded once
+    for s in students:
+        page = crowd.feedback[s]
+        assert "得分" in page and {o for o in students if crowd_load.signature(o) in page} == {s}, s
+    slowest = {action: max(v) for action, v in crowd.latency.items()}
+    assert all(len(crowd.latency[a]) == 40 for a in slowest) and max(slowest.values()) < 60, crowd.summary()
+
+
+def test_in_the_crowd_no_student_reads_the_next_ones_notebook_or_submission(crowd, classroom):
+    hub = classroom.hub
+    students = hub.students + hub.crowd
+    inbound = hub.exchange / COURSE_ID / "inbound"
+    own = hub.run_as(students[0], "cat", str(hub.homes / students[0] / crowd_load.NOTEBOOK), check=False)
+    assert own.returncode == 0 and crowd_load.signature(students[0]) in own.stdout  # the command works
+    for s, other in zip(students, students[1:] + students[:1]):
+        for cmd in (("cat", str(hub.homes / other / crowd_load.NOTEBOOK)),
+                    ("sh", "-c", f"cat '{inbound}'/{other}+*/{crowd_load.AID}.ipynb")):
+            assert hub.run_as(s, *cmd, check=False).returncode != 0, (s, cmd)
 
 
 # ------------------------------------------------------------------ the hub's own parts

@@ -300,10 +300,43 @@ _BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
 _FENCE = re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$\n?", re.S | re.M)
 
 
+_LIST_ITEM = re.compile(r"^(\d+\.|[-*])\s")
+
+
+def _segments(text: str) -> list[tuple[str, str]]:
+    """("text", prose) and ("code", block) pieces of Markdown-ish text, in order."""
+    parts, last = [], 0
+    for m in _FENCE.finditer(text):
+        parts.append(("text", text[last:m.start()]))
+        parts.append(("code", m.group(1).rstrip()))
+        last = m.end()
+    parts.append(("text", text[last:]))
+    return [(kind, body) for kind, body in parts if body.strip()]
+
+
+def _reflow(prose: str) -> str:
+    """Lines wrapped only for the source's sake are joined, as Markdown does: paragraphs (blank lines)
+    and list items ("1. ", "- ") keep their own lines. No space is added next to Chinese text."""
+    paragraphs = []
+    for para in re.split(r"\n\s*\n", prose.strip()):
+        merged: list[str] = []
+        for line in (line.strip() for line in para.splitlines()):
+            if not line:
+                continue
+            if merged and not _LIST_ITEM.match(line):
+                prev = merged[-1]
+                merged[-1] = prev + (" " if prev[-1].isascii() and line[0].isascii() else "") + line
+            else:
+                merged.append(line)
+        paragraphs.append("\n".join(merged))
+    return "\n\n".join(paragraphs)
+
+
 def _plain(text: str) -> str:
     """Text for a spreadsheet cell: code spans and bold lose their marks, code blocks keep their lines."""
-    text = _FENCE.sub(lambda m: m.group(1), text)
-    return _BOLD.sub(r"\1", _CODE_SPAN.sub(r"\1", text)).strip()
+    pieces = [body if kind == "code" else _BOLD.sub(r"\1", _CODE_SPAN.sub(r"\1", _reflow(body)))
+              for kind, body in _segments(text)]
+    return "\n\n".join(pieces).strip()
 
 
 def _inline_html(text: str) -> str:
@@ -314,17 +347,13 @@ def _inline_html(text: str) -> str:
 
 
 def to_html(text: str) -> str:
-    """Markdown-ish text as HTML: ``` blocks as <pre><code>, `code` as <code>, **bold**, line breaks kept."""
-    parts, last = [], 0
-    for m in _FENCE.finditer(text):
-        before = text[last:m.start()].strip("\n")
-        if before:
-            parts.append(f"<p>{_inline_html(before)}</p>")
-        parts.append(f"<pre><code>{escape(m.group(1).rstrip(), quote=False)}</code></pre>")
-        last = m.end()
-    rest = text[last:].strip("\n")
-    if rest:
-        parts.append(f"<p>{_inline_html(rest)}</p>")
+    """Markdown-ish text as HTML: ``` blocks as <pre><code>, `code` as <code>, **bold**, paragraphs as <p>."""
+    parts = []
+    for kind, body in _segments(text):
+        if kind == "code":
+            parts.append(f"<pre><code>{escape(body, quote=False)}</code></pre>")
+        else:
+            parts += [f"<p>{_inline_html(para)}</p>" for para in _reflow(body).split("\n\n")]
     return "\n".join(parts)
 
 
@@ -481,12 +510,15 @@ def _write_all(out: Path, files: dict[str, bytes]) -> None:
     except OSError as e:
         raise CourseError(f"不能建立输出文件夹 {out}（{e.strerror}）：请用 --out 换一个可写的位置。") from None
     temps = []
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         for name, data in files.items():
             fd, tmp = tempfile.mkstemp(prefix=f".{name}-", dir=out)
             temps.append((tmp, out / name))
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the bank is an ordinary file
         for tmp, dest in temps:
             os.replace(tmp, dest)
     except OSError as e:

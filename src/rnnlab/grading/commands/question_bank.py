@@ -105,7 +105,7 @@ QUIZ_PARAMS = ("question", "options", "answer", "explanation", "explanations")
 
 
 def quiz_calls(notebook: Path) -> list[tuple[int, str, dict]]:
-    """(cell index, cell id, arguments) of every quiz(...) call in the notebook's code cells."""
+    """(cell index, cell id, arguments) of every quiz(...) call in the notebook's code cells, in order."""
     import nbformat
 
     try:
@@ -121,15 +121,17 @@ def quiz_calls(notebook: Path) -> list[tuple[int, str, dict]]:
             tree = ast.parse(_source_for_ast(cell.source))
         except SyntaxError as e:
             raise CourseError(f"{where}有语法错误（第 {e.lineno} 行），读不出其中的自测题。") from None
-        for node in ast.walk(tree):
-            if not _is_quiz_call(node):
-                continue
+        calls = sorted((n for n in ast.walk(tree) if _is_quiz_call(n)), key=lambda n: (n.lineno, n.col_offset))
+        for node in calls:
             try:
-                if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+                if (any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords)
+                        or len(node.args) > len(QUIZ_PARAMS)):
                     raise ValueError
                 args = dict(zip(QUIZ_PARAMS, (ast.literal_eval(a) for a in node.args)))
+                if any(k.arg in args for k in node.keywords):
+                    raise ValueError
                 args.update({k.arg: ast.literal_eval(k.value) for k in node.keywords})
-            except ValueError:
+            except (ValueError, TypeError, SyntaxError, RecursionError):
                 raise CourseError(f"{where}第 {node.lineno} 行的 quiz(...) 用了变量或表达式作参数："
                                   f"题库只能读字面量（直接写出的字符串、列表和数字），请改成字面量。") from None
             found.append((index, cell.get("id", ""), args, where, node.lineno))

@@ -21,6 +21,8 @@ SYLLABUS ?= build/syllabus
 # make student-edition OUT=... BRANCH=student (BRANCH also commits it on that local branch).
 OUT    ?= build/student-edition
 BRANCH ?=
+# make question-bank: the lecture quizzes and teacher/question_bank.toml as Moodle XML, xlsx and CSV.
+QBANK  ?= build/question-bank
 # make wheelhouse: every wheel a server without internet needs to install the course (deploy/README.md).
 WHEELHOUSE ?= build/wheelhouse
 # The optional extras it carries, comma-separated: by default every extra of pyproject.toml but `test`.
@@ -38,7 +40,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # nbgrader calls `alembic` and starts kernels by name: both must come from the venv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env jupyter-files lab test test-fast assignments syllabus student-edition wheelhouse hub hub-proxy bench clean-env
+.PHONY: env jupyter-files lab test test-fast assignments syllabus question-bank student-edition wheelhouse hub hub-proxy bench clean-env
 
 env: $(STAMP)
 
@@ -49,7 +51,7 @@ $(STAMP): pyproject.toml constraints.txt $(JUPYTER_FILES)
 	@# pull several GB of CUDA libraries.
 	$(BIN)/python -m pip install --no-index --no-deps torch==2.13.0 \
 	  || $(BIN)/python -m pip install torch==2.13.0 --index-url $(TORCH_INDEX)
-	$(BIN)/python -m pip install -c constraints.txt -e ".[test,hub]"
+	$(BIN)/python -m pip install -c constraints.txt -e ".[test,hub,teacher]"
 	$(MAKE) --no-print-directory jupyter-files
 	@touch $@
 
@@ -79,6 +81,9 @@ assignments: env
 syllabus: env
 	$(BIN)/python -m rnnlab.grading syllabus --out $(SYLLABUS)
 
+question-bank: env
+	$(BIN)/python -m rnnlab.grading question-bank --out $(QBANK)
+
 student-edition: env
 	$(BIN)/python -m rnnlab.grading student-edition --out $(OUT) $(if $(BRANCH),--branch $(BRANCH))
 
@@ -106,6 +111,7 @@ wheelhouse: $(if $(wildcard $(BIN)/python),,env)
 	@if ls $(WHEELHOUSE) | grep -iE '^(nvidia|triton)|cuda'; then echo "错误：上面的轮子是 CUDA 版的，离线服务器只要 CPU 版"; exit 1; fi
 	@ls $(WHEELHOUSE)/torch-*+cpu-*.whl >/dev/null 2>&1 || { echo "错误：$(WHEELHOUSE) 里的 torch 不是 CPU 版（文件名里没有 +cpu）"; exit 1; }
 	@echo "$(WHEELHOUSE)：$$(ls $(WHEELHOUSE)/*.whl | wc -l) 个轮子，共 $$(du -sh $(WHEELHOUSE) | cut -f1)；安装方法见其中的 README.txt"
+
 # configurable-http-proxy, pinned in deploy/hub/package-lock.json, from the npm registry into
 # deploy/hub/node_modules (Node.js >= 20: Debian's nodejs and npm packages).
 hub-proxy: $(HUB_PROXY)

@@ -77,8 +77,8 @@ def test_every_route_installs_the_course_jupyter_set_up(repo, tmp_path):
 def test_constraints_agree_with_pyproject(repo):
     project = _pyproject(repo)
     extras = project["optional-dependencies"]
-    assert set(extras) == {"test", "hub"}
-    pinned = _pins(project["dependencies"] + extras["test"] + extras["hub"])
+    assert set(extras) == {"test", "hub", "teacher"}
+    pinned = _pins(project["dependencies"] + extras["test"] + extras["hub"] + extras["teacher"])
     constraints = {}
     for line in (repo / "constraints.txt").read_text().splitlines():
         if line and not line.startswith("#"):

@@ -128,6 +128,30 @@ def test_no_instructor_only_path(built):
     assert not re.search(r"^\s*(from|import)\s+(rnnlab\.grading|nbgrader)\b", py, re.M)
 
 
+def test_no_teachers_kit_and_no_instructor_only_item(built):
+    """The question bank's instructor-only items (teacher/question_bank.toml) stay with the teacher:
+    no teacher/ folder, none of their stems in any file, and the edition does not install the
+    teacher extra (openpyxl)."""
+    from rnnlab.grading.commands import question_bank
+
+    assert not (built / "teacher").exists()
+    assert edition.INSTRUCTOR_PATHS.search("teacher/question_bank.toml")
+    items = question_bank.teacher_items(REPO)
+    # Each stem as plain text (code marks dropped, as in the spreadsheet), whitespace removed: its first 30 characters.
+    marks = {i.id: re.sub(r"\s+", "", question_bank._plain(i.stem))[:30] for i in items}
+    assert all(len(m) == 30 for m in marks.values()), marks
+    leaks = []
+    for path in sorted(p for p in built.rglob("*") if p.is_file()):
+        raw, shown = texts(path)
+        flat = re.sub(r"[\s`*]+", "", raw + "".join(shown))  # a copy in Markdown: code marks dropped too
+        leaks += [f"{path.relative_to(built)}: {item_id}" for item_id, mark in marks.items() if mark in flat]
+    assert leaks == []
+    pyproject = tomllib.loads((built / "pyproject.toml").read_text())["project"]
+    assert "teacher" not in pyproject.get("optional-dependencies", {})
+    assert "openpyxl" not in (built / "pyproject.toml").read_text()
+    assert "openpyxl" not in edition.student_pyproject(REPO)
+
+
 def test_the_edition_holds_the_course_and_the_two_commands(built):
     assert sorted(p.name for p in (built / "notebooks").glob("*.ipynb")) == sorted(chapters.lectures())
     for aid in chapters.assignments():

@@ -13,6 +13,9 @@
                                                       # the course without answers, for students
     python -m rnnlab.grading migrate-gradebook URL    # gradebook.db into an empty PostgreSQL database
     python -m rnnlab.grading syllabus [--out build/syllabus]   # the syllabus: Markdown, HTML and PDF
+    python -m rnnlab.grading question-bank [--out build/question-bank]
+                                                      # lecture quizzes + teacher/question_bank.toml as
+                                                      # Moodle XML, xlsx and CSV (题库 layout)
 
 With the environment variable RNNLAB_DB_URL (postgresql+psycopg://...) every command reads and writes
 that database instead of gradebook.db (rnnlab/grading/gradebook.py).
@@ -97,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="同时把学生版提交到这个本地分支（默认 student），不动当前分支和工作区")
     s.add_argument("--binder-repo", default=None,
                    help="学生的公开仓库 owner/name，用于 Binder 徽章（默认取 README 徽章里的仓库）")
+    s = sub.add_parser("question-bank", help="导出题库：讲义自测题和 teacher/question_bank.toml 的教师专用题（Moodle XML、xlsx、CSV）")
+    s.add_argument("--out", type=Path, default=Path("build/question-bank"),
+                   help="输出文件夹（默认 build/question-bank，相对于课程目录）")
     s = sub.add_parser("migrate-gradebook", help="把 gradebook.db（SQLite）整个搬进一个空的 PostgreSQL 数据库（多位批改者共用）")
     s.add_argument("url", metavar="数据库地址", help="形如 postgresql+psycopg://用户@主机:5432/数据库")
     s = sub.add_parser("syllabus", help="生成课程大纲（Markdown、可打印的 HTML 和 PDF）")
@@ -110,7 +116,8 @@ COMMANDS = {"regenerate": ("regenerate", "run"), "roster": ("roster", "run"), "c
             "autograde": ("autograde", "run"), "feedback": ("feedback", "run"), "export": ("export", "run"),
             "summary": ("summary", "run"), "student-edition": ("student_edition", "run"),
             "manual-export": ("manual", "run_export"), "manual-import": ("manual", "run_import"),
-            "migrate-gradebook": ("migrate_gradebook", "run"), "syllabus": ("syllabus", "run")}
+            "migrate-gradebook": ("migrate_gradebook", "run"), "syllabus": ("syllabus", "run"),
+            "question-bank": ("question_bank", "run")}
 
 
 def command(name: str):

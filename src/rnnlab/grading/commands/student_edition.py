@@ -56,7 +56,7 @@ STUDENT_JUPYTER = "etc"
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.egg-info", ".DS_Store")
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-INSTRUCTOR_PATHS = re.compile(r"(^|/)(source|solutions|submitted|autograded|feedback)(/|$)|gradebook\.db"
+INSTRUCTOR_PATHS = re.compile(r"(^|/)(source|solutions|submitted|autograded|feedback|teacher)(/|$)|gradebook\.db"
                               r"|nbgrader_config\.py|(^|/)rnnlab/grading(/|$)")
 
 DEFAULT_BINDER_REPO = "rnnlab-zh/rnnlab-course"

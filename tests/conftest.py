@@ -51,9 +51,9 @@ E2E_MODULES = {"test_assignments", "test_browser", "test_grading_pipeline", "tes
 # copies, the other needs none, so no worker waits for the course at the start.
 SLOWEST_FIRST = ("test_parallel_autograde",   # builds the shared regenerated course first (about 80 s)
                  "test_assignments",          # needs no course: the other worker's first file
+                 "test_hub",                  # a real JupyterHub, a class of 4, then 40 at once (about 3.5 min)
                  "test_grading_pipeline",
                  "test_grading_robustness",
-                 "test_hub",                  # a real JupyterHub with a class in it (about 90 s)
                  "test_browser",
                  "test_training_lecture",
                  "test_wheelhouse",           # about 55 s alone: make wheelhouse, then a real offline install

@@ -1,6 +1,6 @@
 """Forty students at once on the course hub: the load test of tests/test_hub.py and benchmarks/hub_load.py.
 
-    crowd = class_at_once(hub, hub.students + hub.crowd)
+    crowd = class_at_once(hub, hub.students + hub.crowd)         # the assignment "warmup"
 
 The instructor releases a one-question warm-up assignment (`warmup`, written into the course's
 source/ here: what is loaded is the hub, the exchange and the instructor's commands, so the
@@ -57,16 +57,21 @@ def signature(user: str) -> str:
     return f"{user} 的名字"
 
 
-def release(hub: CourseHub) -> None:
-    """Write source/warmup/ in the instructor's course (as the grader account owns it), generate, release."""
-    folder = hub.course / "source" / AID
+def write_source(hub: CourseHub, aid: str = AID) -> None:
+    """source/<aid>/<aid>.ipynb in the instructor's course, owned by the grader account as the rest."""
+    folder = hub.course / "source" / aid
     folder.mkdir(parents=True, exist_ok=True)
-    nbformat.write(source_notebook(), str(folder / f"{AID}.ipynb"))
+    nbformat.write(source_notebook(), str(folder / f"{aid}.ipynb"))
     grader = pwd.getpwnam(hub.grader)
-    for path in (folder, folder / f"{AID}.ipynb"):
+    for path in (folder, folder / f"{aid}.ipynb"):
         os.chown(path, grader.pw_uid, grader.pw_gid)
-    hub.instructor("-m", "nbgrader", "generate_assignment", AID, "--force")
-    hub.instructor("-m", "nbgrader", "release_assignment", AID, "--force")
+
+
+def release(hub: CourseHub, aid: str = AID) -> None:
+    """Write the assignment's source, generate it and release it to the exchange."""
+    write_source(hub, aid)
+    hub.instructor("-m", "nbgrader", "generate_assignment", aid, "--force")
+    hub.instructor("-m", "nbgrader", "release_assignment", aid, "--force")
 
 
 @dataclass
@@ -94,23 +99,23 @@ class Crowd:
         return out
 
 
-def _answer(crowd: Crowd, hub: CourseHub, user: str) -> None:
-    crowd.timed("fetch", hub.assignment_action, user, "fetch", AID)
-    nb = crowd.timed("open notebook", hub.server, user, f"api/contents/{NOTEBOOK}")["content"]
+def _answer(crowd: Crowd, hub: CourseHub, user: str, aid: str) -> None:
+    crowd.timed("fetch", hub.assignment_action, user, "fetch", aid)
+    nb = crowd.timed("open notebook", hub.server, user, f"api/contents/{aid}/{aid}.ipynb")["content"]
     cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == ANSWER_ID)
     cell["source"] = f"def author():\n    return {json.dumps(signature(user), ensure_ascii=False)}\n"
-    crowd.timed("save notebook", hub.server, user, f"api/contents/{NOTEBOOK}", "PUT",
+    crowd.timed("save notebook", hub.server, user, f"api/contents/{aid}/{aid}.ipynb", "PUT",
                 {"type": "notebook", "format": "json", "content": nb})
-    out = crowd.timed("submit", hub.assignment_action, user, "submit", AID)
+    out = crowd.timed("submit", hub.assignment_action, user, "submit", aid)
     crowd.submitted[user] = [s for a in out["value"] if a["status"] == "submitted" for s in a["submissions"]][-1]["timestamp"]
 
 
-def _read_feedback(crowd: Crowd, hub: CourseHub, user: str) -> None:
-    crowd.timed("fetch feedback", hub.assignment_action, user, "fetch_feedback", AID)
-    listing = crowd.timed("list feedback", hub.server, user, f"api/contents/{AID}/feedback")["content"]
+def _read_feedback(crowd: Crowd, hub: CourseHub, user: str, aid: str) -> None:
+    crowd.timed("fetch feedback", hub.assignment_action, user, "fetch_feedback", aid)
+    listing = crowd.timed("list feedback", hub.server, user, f"api/contents/{aid}/feedback")["content"]
     (folder,) = [item["path"] for item in listing if item["type"] == "directory"]
     page = crowd.timed("read feedback", hub.server, user,
-                       f"api/contents/{urllib.parse.quote(folder)}/{AID}.html?type=file&format=text")
+                       f"api/contents/{urllib.parse.quote(folder)}/{aid}.html?type=file&format=text")
     crowd.feedback[user] = page["content"]
 
 
@@ -121,7 +126,7 @@ def _all_at_once(students: list[str], fn) -> None:
             future.result()
 
 
-def class_at_once(hub: CourseHub, students: list[str]) -> Crowd:
+def class_at_once(hub: CourseHub, students: list[str], aid: str = AID) -> Crowd:
     crowd = Crowd(students)
     t = time.monotonic()
 
@@ -131,17 +136,17 @@ def class_at_once(hub: CourseHub, students: list[str]) -> Crowd:
         crowd.seconds[name] = round(now - t, 1)
         t = now
 
-    release(hub)
+    release(hub, aid)
     lap("release")
-    _all_at_once(students, lambda s: _answer(crowd, hub, s))
+    _all_at_once(students, lambda s: _answer(crowd, hub, s, aid))
     lap("fetch, answer, submit")
-    hub.instructor("-m", "nbgrader", "collect", AID)
+    hub.instructor("-m", "nbgrader", "collect", aid)
     lap("collect")
-    crowd.autograde_out = hub.instructor("-m", "rnnlab.grading", "autograde", AID, "--jobs", "2").stdout
+    crowd.autograde_out = hub.instructor("-m", "rnnlab.grading", "autograde", aid, "--jobs", "2").stdout
     lap("autograde --jobs 2")
-    hub.instructor("-m", "nbgrader", "generate_feedback", AID)
-    hub.instructor("-m", "nbgrader", "release_feedback", AID)
+    hub.instructor("-m", "nbgrader", "generate_feedback", aid)
+    hub.instructor("-m", "nbgrader", "release_feedback", aid)
     lap("generate and release feedback")
-    _all_at_once(students, lambda s: _read_feedback(crowd, hub, s))
+    _all_at_once(students, lambda s: _read_feedback(crowd, hub, s, aid))
     lap("fetch and read feedback")
     return crowd

@@ -147,8 +147,10 @@ class Accounts:
 
 class CourseHub:
     def __init__(self, students: int = 4, tas: int = 1, memory: str = "1200M", cpu: float = 1.0,
-                 cull_timeout: int = 3600, crowd: int = 0):
+                 cull_timeout: int = 3600, crowd: int = 0, exchange_size: str | None = None):
         self.n_students, self.n_tas = students, tas
+        # A disk of its own for the exchange (a tmpfs of this size, e.g. "64m"): the full-disk test fills it.
+        self.exchange_size = exchange_size
         self.memory, self.cpu, self.cull_timeout = memory, cpu, cull_timeout
         self.base = Path(tempfile.mkdtemp(prefix="rnnlab-hub-", dir="/tmp"))
         self.base.chmod(0o755)
@@ -216,6 +218,10 @@ class CourseHub:
         ensure_proxy()
         self.homes.mkdir()
         self.homes.chmod(0o755)
+        if self.exchange_size:
+            self.exchange.mkdir()
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.exchange_size},mode=1777", "tmpfs",
+                            str(self.exchange)], check=True, capture_output=True)
         self.accounts.add_group(self.students_group)
         self.accounts.add_group(self.graders_group)
         self.accounts.add_users(self.students + self.crowd, self.students_group)
@@ -428,6 +434,8 @@ class CourseHub:
         try:
             self.accounts.remove()
         finally:
+            if self.exchange_size and os.path.ismount(self.exchange):
+                subprocess.run(["umount", "--lazy", str(self.exchange)], capture_output=True)
             shutil.rmtree(self.base, ignore_errors=True)
 
     def __enter__(self) -> "CourseHub":

@@ -20,6 +20,13 @@ with runuser), the memory limit (a kernel that allocates past it dies, its serve
 memory limits of every user's processes, the idle culler and Formgrader as hub services; last, the hub
 restarted mid-class (every server, kernel and file survives).
 
+The load test (the `crowd` fixture, tests/crowd.py): 36 more students get servers, then all 40 at the
+same time fetch a one-question assignment, answer and submit; the instructor collects, grades with
+--jobs 2 and releases feedback; all 40 at the same time fetch and read it. Nothing is lost, each is graded
+once, each reads only their own feedback, and no one reads the next student's notebook or submission.
+Then the exchange's disk (a 64 MiB tmpfs of its own) is filled: a Submit and a release_assignment fail with
+one Chinese sentence, leave nothing half-written, and go through once there is space again.
+
 Needs root, Node.js >= 20 (configurable-http-proxy is installed into deploy/hub/node_modules by
 `make hub-proxy` when missing), writable cgroups and Debian's chromium: skipped without them, except
 under CI, where that is a failure.
@@ -71,7 +78,7 @@ def hub():
     require("课程 hub 测试", missing())
     require("浏览器测试", None if find_chromium() else "没有找到 chromium（sudo apt-get install chromium fonts-noto-cjk）")
     began = time.monotonic()
-    with CourseHub(students=4, tas=1, memory=MEMORY, crowd=CROWD) as h:
+    with CourseHub(students=4, tas=1, memory=MEMORY, crowd=CROWD, exchange_size="64m") as h:
         started = time.monotonic()
         h.start_servers(h.students)
         h.instructor("-m", "nbgrader", "release_assignment", AID)
@@ -439,6 +446,64 @@ def test_in_the_crowd_no_student_reads_the_next_ones_notebook_or_submission(crow
         for cmd in (("cat", str(hub.homes / other / crowd_load.NOTEBOOK)),
                     ("sh", "-c", f"cat '{inbound}'/{other}+*/{crowd_load.AID}.ipynb")):
             assert hub.run_as(s, *cmd, check=False).returncode != 0, (s, cmd)
+
+
+# ------------------------------------------------------------------ a full exchange disk
+
+def fill(folder: Path) -> Path:
+    """Write a file into `folder` until its disk is full (the exchange's own tmpfs, CourseHub exchange_size)."""
+    filler = folder / "filler.bin"
+    with open(filler, "wb", buffering=0) as f:
+        for size in (1 << 20, 1 << 12, 1):
+            try:
+                while True:
+                    f.write(b"\0" * size)
+            except OSError:
+                pass
+    return filler
+
+
+def test_a_full_exchange_disk_is_said_in_chinese_and_loses_nothing(crowd, classroom):
+    hub = classroom.hub
+    student, aid = hub.crowd[0], crowd_load.AID
+    mine = hub.homes / student / crowd_load.NOTEBOOK
+    answer = mine.read_bytes()
+    inbound = hub.exchange / COURSE_ID / "inbound"
+    cache = hub.homes / student / ".local" / "share" / "jupyter" / "nbgrader_cache" / COURSE_ID
+
+    def theirs() -> list[str]:
+        return sorted(p.name for p in inbound.iterdir() if p.name.startswith(student + "+"))
+
+    submitted, cached = theirs(), sorted(p.name for p in cache.iterdir())
+    filler = fill(hub.exchange)
+    try:
+        # The student presses Submit: nbgrader's panel shows the reply's text (its own traceback, short: the
+        # last line is the sentence), and the student's notebook and earlier submission are as they were.
+        reply = hub.server(student, "assignments/submit", "POST", {"course_id": COURSE_ID, "assignment_id": aid})
+        assert reply["success"] is False
+        said = reply["value"].strip().splitlines()[-1]
+        assert "磁盘已满" in said and "没有丢" in said and "Submit" in said, reply["value"]
+        # nbgrader's handler sends its traceback: only the frames down to the sentence, not the OSError's.
+        assert "Errno" not in reply["value"] and "During handling" not in reply["value"], reply["value"]
+        assert mine.read_bytes() == answer
+        assert theirs() == submitted, "交作业失败时在 inbound/ 里留下了写了一半的提交"
+        assert sorted(p.name for p in cache.iterdir()) == cached
+
+        # The instructor releases an assignment: one Chinese sentence, no half-written folder in outbound/.
+        crowd_load.write_source(hub, "warmup_full")
+        hub.instructor("-m", "nbgrader", "generate_assignment", "warmup_full", "--force")
+        release = hub.run_as(hub.grader, hub.python, "-m", "nbgrader", "release_assignment", "warmup_full",
+                             cwd=hub.course, check=False)
+        assert release.returncode != 0 and "Traceback" not in release.stdout + release.stderr
+        assert "发布作业 warmup_full 没有成功" in release.stderr and "磁盘已满" in release.stderr, release.stderr
+        assert not (hub.exchange / COURSE_ID / "outbound" / "warmup_full").exists()
+    finally:
+        filler.unlink()
+    # Space again: the same Submit goes through, and the instructor collects it.
+    hub.assignment_action(student, "submit", aid)
+    assert len(theirs()) == len(submitted) + 1
+    hub.instructor("-m", "nbgrader", "collect", aid, "--update")
+    assert (hub.course / "submitted" / student / aid / f"{aid}.ipynb").is_file()
 
 
 # ------------------------------------------------------------------ the hub's own parts

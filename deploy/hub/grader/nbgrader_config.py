@@ -10,3 +10,7 @@ c = get_config()  # noqa: F821
 
 c.Exchange.root = os.environ.get("RNNLAB_EXCHANGE_ROOT", "/srv/nbgrader/exchange")
 c.CourseDirectory.course_id = os.environ.get("RNNLAB_COURSE_ID", "rnnlab-zh")
+# A full exchange disk: one Chinese sentence, and no half-written release or feedback page left
+# (rnnlab/exchange.py).
+c.ExchangeFactory.release_assignment = "rnnlab.exchange.ReleaseAssignment"
+c.ExchangeFactory.release_feedback = "rnnlab.exchange.ReleaseFeedback"

@@ -11,3 +11,5 @@ c = get_config()  # noqa: F821
 
 c.Exchange.root = os.environ.get("RNNLAB_EXCHANGE_ROOT", "/srv/nbgrader/exchange")
 c.CourseDirectory.course_id = os.environ.get("RNNLAB_COURSE_ID", "rnnlab-zh")
+# A full exchange disk: one Chinese sentence, and no half-written submission left (rnnlab/exchange.py).
+c.ExchangeFactory.submit = "rnnlab.exchange.Submit"

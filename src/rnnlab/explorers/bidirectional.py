@@ -83,7 +83,7 @@ def render_map(module: str, num_layers: int, seq_len: int, hidden_size: int) -> 
         f'<div class="rnnlab-bidirectional"><p>{code("output")} {t["output"]}：只含<b>最后一层</b>，'
         f'前一半特征是前向、后一半是反向。{code("h_n")} {t["h_n"]}：每层每个方向一行，按 (层, 方向) 排列。</p>'
         f'<div style="display:flex;gap:32px;align-items:flex-start">{out_table}{hn_table}</div>'
-        f'<p style="color:{_BAD}">红色格子是经典错误：{code("output[-1]")} 的后一半只是反向读完<b>第一步</b>'
+        f'<p style="color:{_BAD}">朱红色的格子是经典错误：{code("output[-1]")} 的后一半只是反向读完<b>第一步</b>'
         f'（从序列末尾开始读）后的状态，不是反向的最终隐状态。</p>'
         f"<p>在一个真实的 {code(f'nn.{module}(4, {H}, num_layers={L}, bidirectional=True)')} 上验证：</p>"
         f"<ul>{checks}</ul></div>"

@@ -21,7 +21,8 @@ from rnnlab.fonts import setup_cjk_fonts
 from rnnlab.palette import DIRECTION, GATE
 
 CELL_COLOUR = {"RNN": GATE["h"], "GRU": GATE["z"], "LSTM": GATE["f"]}
-OTHER_COLOURS = (ROLE["memory"], DIRECTION["backward"], GATE["o"], ROLE["note"], DIRECTION["forward"])
+# Lines that name no cell: colours no cell's curve uses (the palette keeps them apart, tests/test_palette.py).
+OTHER_COLOURS = (ROLE["memory"], DIRECTION["forward"], ROLE["note"], ROLE["edge"])
 LINESTYLES = ("-", "--", ":", "-.")
 _CELL_WORD = re.compile(r"(?<![A-Za-z])(LSTM|GRU|RNN)(?![A-Za-z])")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from matplotlib.patches import FancyBboxPatch
 
-from rnnlab.figures.drawing import ROLE, check_int, box, arrow, path_arrow, new_axes, fit
+from rnnlab.figures.drawing import ROLE, check_int, box, arrow, path_arrow, new_axes, fit, described
 from rnnlab.palette import DIRECTION
 
 FWD, BWD, WRONG = DIRECTION["forward"], DIRECTION["backward"], DIRECTION["wrong"]
@@ -140,4 +140,13 @@ def draw_bidirectional_rnn(num_layers: int = 2, steps: int = 3, ax=None):
     ax.text(x_left - 3.0, y_x - 0.95, text, ha="left", va="top", fontsize=10, linespacing=1.6)
     lines = text.count("\n") + 1
     fit(ax, (x_left - 3.15, x_right + 3.75), (y_x - 1.15 - 0.3 * lines, y_out + 0.8))
-    return fig
+    T = steps
+    alt = (f"示意图：{num_layers} 层的双向 nn.RNN 按时间展开成 {T} 个时间步。每层有前向一行（从 x[0] 读到 x[{T - 1}]，"
+           "参数名 *_l0、*_l1 …）和反向一行（从 x[" + str(T - 1) + "] 读到 x[0]，参数名带 _reverse）。每个时间步两行的隐状态"
+           "拼接在一起，前向在前 [:H]、反向在后 [H:]，成为 2H 个特征；")
+    if num_layers > 1:
+        alt += "下一层的两个方向都读这 2H 个特征（所以 weight_ih_l1 是 (H, 2H)）；"
+    alt += ("最后一层的拼接就是 output[t]。h_n 的行按（层, 方向）排列：h_n[2k] 从第 k 层前向一行的右端出来（读完 "
+            f"x[{T - 1}] 之后），h_n[2k+1] 从反向一行的左端出来（读完 x[0] 之后）。图中标出 h_n[-2] = output[{T - 1}, :, :H]、"
+            f"h_n[-1] = output[0, :, H:]，并用朱红色标出 output[{T - 1}, :, H:] 不是 h_n[-1]。")
+    return described(fig, alt)

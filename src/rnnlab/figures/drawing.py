@@ -69,6 +69,57 @@ def path_arrow(ax, points, color=ROLE["edge"], lw=1.4, ls="-"):
                                  linestyle=ls, shrinkA=0, shrinkB=0, joinstyle="miter"))
 
 
+def described(fig, text: str):
+    """Attach the figure's text description in Chinese (its alt text) and return the figure.
+
+    In a Jupyter kernel the description becomes the "alt" metadata of the figure's image/png output, where
+    the course's printable handouts, slides and site read it for readers who cannot see the picture."""
+    fig.rnnlab_alt = text
+    _alt_text_in_outputs()
+    return fig
+
+
+def alt_text(fig) -> str | None:
+    """The figure's text description in Chinese (every draw_* function sets one), or None."""
+    return getattr(fig, "rnnlab_alt", None)
+
+
+def _alt_text_in_outputs() -> None:
+    """Wrap IPython's image/png printer of matplotlib figures (once) so that it returns (png, {"alt": ...}).
+
+    The inline backend registers that printer when the first figure is made, so this runs after a figure
+    exists; IPython stores the returned metadata with the output. Outside a kernel it does nothing."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    formatters = getattr(getattr(get_ipython(), "display_formatter", None), "formatters", {})
+    png = formatters.get("image/png")
+    if png is None:
+        return
+    from matplotlib.figure import Figure
+
+    try:
+        printer = png.lookup_by_type(Figure)
+    except KeyError:
+        return
+    if getattr(printer, "rnnlab_alt", False):
+        return
+
+    def with_alt(fig):
+        data = printer(fig)
+        text = alt_text(fig)
+        if data is None or not text:
+            return data
+        if isinstance(data, tuple):  # already (data, metadata)
+            data, meta = data
+            return data, {**(meta or {}), "alt": text}
+        return data, {"alt": text}
+
+    with_alt.rnnlab_alt = True
+    png.for_type(Figure, with_alt)
+
+
 def new_axes(ax):
     check_ax(ax)
     setup_cjk_fonts()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from matplotlib.patches import Circle, FancyBboxPatch
 
-from rnnlab.figures.drawing import ROLE, arrow, box, fit, new_axes, path_arrow, state_box
+from rnnlab.figures.drawing import ROLE, arrow, box, described, fit, new_axes, path_arrow, state_box
 from rnnlab.palette import GATE
 
 # The parts `highlight` can mark: r, z, n as the code names them, and h for the update rule.
@@ -154,7 +154,14 @@ def draw_gru_cell(ax=None, highlight: str | None = None):
             "论文和《动手学深度学习》先算 r ⊙ hₜ₋₁ 再乘权重，偏置也不经过 r：和 nn.GRUCell 的结果不同",
             ha="center", va="top", fontsize=10, color=ROLE["note"])
     fit(ax, (-0.05, x_out + 0.9), (bottom - 1.55, top + 0.15), inches_per_unit=0.74)
-    return fig
+    alt = ("示意图：nn.GRUCell 的一个时间步，按 PyTorch 的算法。xₜ 和 hₜ₋₁ 各自乘权重，经过 σ 得到重置门 r 和更新门 z；"
+           "候选隐状态 n = tanh(xₜWᵢₙᵀ + bᵢₙ + r ⊙ (hₜ₋₁Wₕₙᵀ + bₕₙ))，r 乘在 hₜ₋₁ 乘过权重、加过偏置之后；"
+           "新的隐状态 hₜ = (1 − z) ⊙ n + z ⊙ hₜ₋₁。底部注明 weight_ih (3H, I)、weight_hh (3H, H) 和两个偏置 (3H,) "
+           "都按 r、z、n 的顺序每 H 行一块，并指出论文和《动手学深度学习》先算 r ⊙ hₜ₋₁ 再乘权重、偏置也不经过 r，"
+           "结果和 nn.GRUCell 不同。")
+    if highlight is not None:
+        alt += f"图中突出显示的是{PARTS[highlight]}。"
+    return described(fig, alt)
 
 
 __all__ = ["draw_gru_cell", "PARTS"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from matplotlib.patches import Circle, FancyBboxPatch
 
-from rnnlab.figures.drawing import ROLE, arrow, box, new_axes, fit, path_arrow, state_box
+from rnnlab.figures.drawing import ROLE, arrow, box, described, new_axes, fit, path_arrow, state_box
 from rnnlab.palette import GATE
 
 # The gate blocks in the order torch stacks them in weight_ih / weight_hh (W.chunk(4, 0) gives
@@ -135,4 +135,10 @@ def draw_lstm_cell(ax=None, proj: bool = False):
             f"{shapes}\n四个门块按 i、f、g、o 的顺序叠放，各占 H 行；cₜ 和 hₜ 都传给下一个时间步",
             ha="center", va="top", fontsize=10, color=ROLE["note"], linespacing=1.5)
     fit(ax, (-0.2, right + 0.8), (y_x - 1.2, body[3] + 0.15))
-    return fig
+    alt = ("示意图：nn.LSTMCell 的一个时间步（nn.LSTM 的每一层都一样）。自下而上：xₜ @ Wᵢₕᵀ 与 hₜ₋₁ @ Wₕₕᵀ 相加，"
+           "得到 (批量, 4H) 的预激活，按 PyTorch 的次序 i、f、g、o 分成四个门块，分别经过 σ、σ、tanh、σ，成为输入门、"
+           "遗忘门、候选记忆元和输出门；上方是记忆元的一行，cₜ = fₜ ⊙ cₜ₋₁ + iₜ ⊙ gₜ；右边是隐状态 hₜ = oₜ ⊙ tanh(cₜ)。")
+    if proj:
+        alt += ("图中还画了 proj_size：hₜ 再乘 Wₕᵣᵀ，只剩 P 个特征，所以 hₜ₋₁ 和 weight_hh 都是 P 列，"
+                "而记忆元 cₜ 仍有 H 个特征。")
+    return described(fig, alt)

@@ -6,6 +6,7 @@ from matplotlib.patches import FancyBboxPatch
 
 from rnnlab.figures.drawing import (
     ROLE, STATE_COLOUR, CHAPTER_OF, check_int, check_cell, gates, box, state_box, arrow, path_arrow, new_axes, fit,
+    described,
 )
 
 
@@ -63,7 +64,15 @@ def draw_rnn_cell(ax=None, cell: str = "RNNCell"):
             "PyTorch 按 (输出, 输入) 存放权重，所以乘的是转置",
             ha="center", va="top", fontsize=10, color=ROLE["note"])
     fit(ax, (x_loop - 0.25, right + 0.75), (y_loop - 1.05, (top + 0.95) if lstm else top + 0.25))
-    return fig
+    alt = (f"示意图：{cell} 的一个时间步。左边是输入 xₜ（批量, I）和上一步的隐状态 hₜ₋₁（批量, H）；单元里算 "
+           f"xₜ @ Wᵢₕᵀ 和 hₜ₋₁ @ Wₕₕᵀ，各得到 (批量, {G})，")
+    alt += ("两者相加、加上两个偏置，经过 tanh，右边得到 hₜ（批量, H）。" if cell == "RNNCell"
+            else f"{g} 个门块各占 H 行，由它们算出右边的 hₜ（批量, H）。")
+    alt += "虚线表示循环：这一步的 hₜ 就是下一个时间步的 hₜ₋₁。"
+    if lstm:
+        alt += "上方的记忆元从 cₜ₋₁ 传到 cₜ，同样循环到下一步，它不是输出。"
+    alt += f"底部注明 weight_ih 是 ({G}, I)、weight_hh 是 ({G}, H)：PyTorch 按 (输出, 输入) 存放权重，所以乘的是转置。"
+    return described(fig, alt)
 
 
 def draw_unrolled_rnn(steps: int = 4, ax=None, highlight: int | None = None, cell: str = "RNNCell"):
@@ -123,7 +132,13 @@ def draw_unrolled_rnn(steps: int = 4, ax=None, highlight: int | None = None, cel
     ax.text((x0 + last) / 2, y_x - 1.0, f"所有时间步共享同一组参数{narrow}（{params}）", ha="center", va="top",
             fontsize=10.5)
     fit(ax, (-0.45, max(last + 2.75, x0 + 3.6)), (y_x - (1.8 if narrow else 1.5), y_out + (1.2 if steps <= 3 else 0.95)))
-    return fig
+    mark = "" if highlight is None else f"第 {highlight} 步用粗框标出。"
+    alt = (f"示意图：把循环层按时间展开成 {steps} 个时间步。每一步的 {cell} 读入 x[t]，输出 out[t]，并把隐状态传给下一步；"
+           f"最左边的 h_0 是初始隐状态（默认全零），最右边的 h_n 的内容等于 out[{steps - 1}]。" + mark +
+           "所有时间步共享同一组参数；x 的形状是 (时间步, 批量, I)，把各步的 out[t] 叠起来就是 nn.RNN 返回的 output。")
+    if lstm:
+        alt += "上方还有记忆元的一行，从 c_0 传到 c_n。"
+    return described(fig, alt)
 
 
 def draw_stacked_rnn(num_layers: int = 2, steps: int = 3, ax=None, cell: str = "RNNCell"):
@@ -190,4 +205,10 @@ def draw_stacked_rnn(num_layers: int = 2, steps: int = 3, ax=None, cell: str = "
                 f"第 k 层（k ≥ 1）在同一时间步读入第 k−1 层的输出，{chr(10) if steps <= 2 else ''}所以 weight_ih_l1 是 ({gates(g)}, H)",
                 ha="center", va="top", fontsize=10)
     fit(ax, (-0.45, last + 4.0), (y_x - (1.8 if steps <= 2 and num_layers > 1 else 1.55), y_out + 1.0))
-    return fig
+    alt = (f"示意图：{num_layers} 层的循环神经网络按时间展开成 {steps} 个时间步（每格是一个 {cell}）。第 0 层读 x[t]，"
+           "第 k 层（k > 0）读第 k-1 层在同一时间步的输出；weight_ih_lk 标在进入第 k 层的箭头上，weight_hh_lk 标在第 k 层"
+           "沿时间的箭头上。每层左边进入 h_0[k]，右边出来 h_n[k]（该层最后一个时间步的隐状态）；"
+           f"output[t] 只来自最顶层（第 {num_layers - 1} 层）。")
+    if lstm:
+        alt += "每层还有记忆元 c_0[k] 和 c_n[k]。"
+    return described(fig, alt)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 
-from rnnlab.figures.drawing import ROLE, arrow, box, check_ax, check_int, fit, new_axes, path_arrow
+from rnnlab.figures.drawing import ROLE, arrow, box, check_ax, check_int, described, fit, new_axes, path_arrow
 from rnnlab.fonts import setup_cjk_fonts
 from rnnlab.palette import DIRECTION, GATE
 
@@ -123,7 +123,12 @@ def draw_training_curves(histories, chance: float | None = None, title: str | No
     if title:
         fig.suptitle(title, fontsize=12)
     fig.tight_layout()
-    return fig
+    alt = f"折线图{'：' + title if title else ''}。左图是损失，右图是准确率，横轴是训练步数，每条线是一次训练。"
+    if chance is not None:
+        alt += f"虚线是瞎猜的水平：准确率 {chance:.3g}，损失 ln(1/{chance:.3g}) ≈ {math.log(1 / chance):.2f}。"
+    alt += "最后一步：" + "；".join(f"{label} 损失 {loss[-1]:.3g}、准确率 {acc[-1]:.2f}"
+                                 for label, (step, loss, acc) in curves.items()) + "。"
+    return described(fig, alt)
 
 
 def draw_gradient_norms(norms, title: str | None = None, ax=None):
@@ -177,7 +182,11 @@ def draw_gradient_norms(norms, title: str | None = None, ax=None):
         ax.set_title(title, fontsize=12)
     if own:
         fig.tight_layout()
-    return fig
+    alt = (f"折线图{'：' + title if title else ''}。纵轴是 ‖∂损失/∂hₜ‖（对数坐标），横轴是时间步 t，损失只用到最后一步的隐状态，"
+           "每条线从右往左看梯度传回 t = 0 的途中变小还是变大。")
+    alt += "；".join(f"{label}：最后一步 {n[-1]:.1e}，t = 0 处 {n[0]:.1e}，是最后一步的 {n[0] / n[-1]:.0e} 倍"
+                    for label, n in lines.items()) + "。"
+    return described(fig, alt)
 
 
 def draw_padded_batch(lengths, ax=None):
@@ -227,7 +236,13 @@ def draw_padded_batch(lengths, ax=None):
     ax.text(-2.1, 1.45, f"补齐后的批量：(B, T) = ({B}, {T})，batch_first=True；绿框是每条序列自己的最后一步", ha="left",
             va="center", fontsize=10.5)
     fit(ax, (-2.2, T + 6.3), (-(B - 1) - 1.7, 1.8), inches_per_unit=0.62)
-    return fig
+    sizes = [sum(n > t for n in lengths) for t in range(T)]
+    alt = (f"示意图：一个批量的 {B} 条序列，长度分别是 {'、'.join(map(str, lengths))}，补齐到最长的 {T} 步，每行一条序列"
+           "（batch_first=True）。真实的时间步是蓝色的 x[t]，填充是灰色；每行自己最后一个有效时间步（打包后 h_n 取自这里）"
+           "用绿框标出；补齐后的最后一列，即不打包时 output[:, -1] 读的那一列，用朱红色虚线框标出，"
+           "比最长的短的序列在那里读到的是填充。每列下面是这一步还在读的序列数，即打包后的 batch_sizes："
+           f"{'、'.join(map(str, sizes))}。")
+    return described(fig, alt)
 
 
 def draw_truncated_bptt(num_segments: int = 3, segment_len: int = 4, ax=None):
@@ -271,4 +286,8 @@ def draw_truncated_bptt(num_segments: int = 3, segment_len: int = 4, ax=None):
     ax.text(xs[0] - 0.5, y_x - 1.0, "反向（橙）：每段的梯度只回到本段第一步，在切口处停下", ha="left", va="top", fontsize=10,
             color=grad)
     fit(ax, (xs[0] - 0.7, max(xs[-1] + 0.7, xs[0] + 11.0)), (y_x - 1.45, y_back + 1.45), inches_per_unit=0.7)
-    return fig
+    n = num_segments * segment_len
+    alt = (f"示意图：截断的通过时间反向传播。一条 {n} 步的数据流切成 {num_segments} 段，每段 {segment_len} 步。"
+           "下方的绿色箭头是前向计算：隐状态从每一步传到下一步，也跨过切口（detach() 之后数值不变）；"
+           "上方的橙色箭头是反向传播：每段的损失只把梯度传回本段的第一步，在切口处梯度停止。")
+    return described(fig, alt)

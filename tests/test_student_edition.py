@@ -254,8 +254,10 @@ def test_the_editions_own_make_test_passes(built, tmp_path):
     # One lecture, twice in one kernel (RNNLAB_LECTURE_RUNS=2; a student's make test runs every lecture
     # once): every lecture already runs twice in test_browser.py, so here it is the command that is tested.
     lecture = chapters.lectures()[1]
+    # Not the outer make's variables: `make test PYTEST_ADDOPTS=...` would pass its own down through MAKEFLAGS.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
     proc = subprocess.run(["make", "--no-print-directory", "-C", str(copy), "test", f"VENV={venv}"], capture_output=True, text=True,
-                          timeout=900, env={**os.environ, "RNNLAB_LECTURE_RUNS": "2",
+                          timeout=900, env={**env, "RNNLAB_LECTURE_RUNS": "2",
                                             "PYTEST_ADDOPTS": f"-k 'not test_lecture_runs_top_to_bottom or {lecture}'"})
     tail = (proc.stdout + proc.stderr)[-4000:]
     assert proc.returncode == 0, tail

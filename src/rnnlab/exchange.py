@@ -105,17 +105,20 @@ class Submit(_NothingHalfWritten, ExchangeSubmit):
                 "等老师腾出空间后再按一次 Submit（提交）。")
 
 
+def _release_failed(step, what: str, removed: str, kept: str, command: str) -> str:
+    """The instructor's sentence: what failed, what was removed, what is safe, what to run again."""
+    aid = step.coursedir.assignment_id
+    return (f"{what} {aid} 没有成功：交换目录 {step.root} 所在的磁盘已满，{removed}，课程目录 {kept} 里的文件都还在。"
+            f"腾出空间（看 df -h {step.root}）后再运行一次 nbgrader {command} {aid}。")
+
+
 class ReleaseAssignment(_NothingHalfWritten, ExchangeReleaseAssignment):
     def disk_full_message(self) -> str:
-        aid = self.coursedir.assignment_id
-        return (f"发布作业 {aid} 没有成功：交换目录 {self.root} 所在的磁盘已满，写了一半的文件已删除，"
-                f"课程目录 release/{aid}/ 里的文件都还在。腾出空间（看 df -h {self.root}）后再运行一次 "
-                f"nbgrader release_assignment {aid}。")
+        return _release_failed(self, "发布作业", "写了一半的文件已删除", f"release/{self.coursedir.assignment_id}/",
+                               "release_assignment")
 
 
 class ReleaseFeedback(_NothingHalfWritten, ExchangeReleaseFeedback):
     def disk_full_message(self) -> str:
-        aid = self.coursedir.assignment_id
-        return (f"发布反馈 {aid} 没有成功：交换目录 {self.root} 所在的磁盘已满，这次写进去的反馈已全部删除"
-                f"（学生不会取到写了一半的页面），课程目录 feedback/ 里的文件都还在。腾出空间（看 df -h {self.root}）"
-                f"后再运行一次 nbgrader release_feedback {aid}。")
+        return _release_failed(self, "发布反馈", "这次写进去的反馈已全部删除（学生不会取到写了一半的页面）", "feedback/",
+                               "release_feedback")

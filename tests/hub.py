@@ -220,8 +220,11 @@ class CourseHub:
         self.homes.chmod(0o755)
         if self.exchange_size:
             self.exchange.mkdir()
-            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.exchange_size},mode=1777", "tmpfs",
-                            str(self.exchange)], check=True, capture_output=True)
+            mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.exchange_size},mode=1777", "tmpfs",
+                                      str(self.exchange)], capture_output=True, text=True)
+            if mounted.returncode != 0:
+                raise RuntimeError(f"无法为 exchange 挂载 {self.exchange_size} 的 tmpfs（需要 root 和挂载权限）："
+                                   f"{mounted.stderr.strip()}")
         self.accounts.add_group(self.students_group)
         self.accounts.add_group(self.graders_group)
         self.accounts.add_users(self.students + self.crowd, self.students_group)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import re
 import secrets
 from pathlib import Path
 
@@ -26,7 +27,10 @@ from nbgrader.utils import is_grade, is_locked
 from traitlets import Bool, Integer
 
 from rnnlab.grading import incidents
-from rnnlab.grading.plugins import sandbox
+from rnnlab.grading.plugins import kernel_guard, sandbox
+
+# A locked cell naming one of these may rely on it: the guard then imports and protects them all.
+_HEAVY_NAMES = re.compile(r"\b(?:%s)\b" % "|".join(sorted({m.split(".")[0] for m in kernel_guard.HEAVY})))
 
 
 class GuardedExecute(Execute):
@@ -51,6 +55,9 @@ class GuardedExecute(Execute):
                 self.log.warning("[rnnlab] 沙箱已关闭（c.GuardedExecute.sandbox = False）：学生代码以你的权限运行。")
                 GuardedExecute._warned_unsandboxed = True
         self._guard_name = f"_rnnlab_guard_{secrets.token_hex(8)}"
+        # The locked cells are the instructor's (restored before this preprocessor runs).
+        self._heavy_guard = any(_HEAVY_NAMES.search(c.source) for c in nb.cells
+                                if c.cell_type == "code" and is_locked(c))
         self._guarded = False
         self._restarts = 0
         self._out_chars: dict[int, int] = {}
@@ -107,7 +114,7 @@ class GuardedExecute(Execute):
     def _install_guard(self) -> None:
         # __import__ binds no name in the student's namespace.
         self._silent("", expression=f"__import__('rnnlab.grading.plugins.kernel_guard', fromlist=['install'])"
-                                    f".install({self._guard_name!r})")
+                                    f".install({self._guard_name!r}, {self._heavy_guard!r})")
         self._guarded = True
 
     def _run_guard(self) -> None:

@@ -1,9 +1,10 @@
 """Real browser: every lecture runs in a real JupyterLab (headless Debian chromium) without
 errors and with every widget rendered; the module explorer, driven with the mouse and
-keyboard as a student would, shows exactly the shapes torch computes.
+keyboard as a student would, shows exactly the shapes torch computes; every explorer works
+from the keyboard alone (names a screen reader announces, Tab order, keys that change the view).
 
-The server's root is a temporary copy of notebooks/ (plus a throw-away notebook with a
-ModuleExplorer), so nothing is ever written into the repository.
+The server's root is a temporary copy of notebooks/ (plus throw-away notebooks with the
+explorers), so nothing is ever written into the repository.
 
     .venv/bin/python -m pytest tests/test_browser.py -v -rs
 
@@ -51,6 +52,7 @@ LECTURES = [REPO / "notebooks" / name for name in chapters.lectures()]
 TEMP_EXPLORER = "_browser_test/module_explorer.ipynb"  # written into the temporary server root
 TEMP_TRAINING = "_browser_test/training_explorer.ipynb"
 TEMP_ONLY_ONCE = "_browser_test/only_once.ipynb"
+TEMP_KEYBOARD = "_browser_test/keyboard.ipynb"
 # A notebook that cannot be run twice: the second "run all" finds the name its first run made.
 ONLY_ONCE = 'assert "made" not in globals(), "已经运行过一遍"\nmade = 1'
 
@@ -67,6 +69,28 @@ def train_step(parameters, optimizer, loss, max_norm):
 
 
 TrainingExplorer(step=train_step, cell="GRU", seq_len=60, hidden_size=48)"""
+
+# One of each explorer with its default settings, named so that the kernel can be asked what it holds.
+KEYBOARD_CELLS = ["""import torch
+from torch import nn
+
+from rnnlab.explorers.bidirectional import BidirectionalMap
+from rnnlab.explorers.gates import GateBlocks
+from rnnlab.explorers.module import ModuleExplorer
+from rnnlab.explorers.stepper import show_stepper
+from rnnlab.explorers.training import TrainingExplorer
+
+
+def train_step(parameters, optimizer, loss, max_norm):
+    optimizer.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(parameters, max_norm)
+    optimizer.step()""",
+                  "module = ModuleExplorer()\nmodule",
+                  "gates = GateBlocks()\ngates",
+                  "bi = BidirectionalMap()\nbi",
+                  "torch.manual_seed(0)\nstepper = show_stepper(nn.RNNCell(4, 6), torch.randn(5, 3, 4))\nstepper",
+                  "training = TrainingExplorer(step=train_step)\ntraining"]
 
 SHOTS = Path(os.environ.get("RNNLAB_BROWSER_SHOTS") or Path(tempfile.gettempdir()) / "rnnlab-browser-shots")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -113,6 +137,9 @@ def lab_root(tmp_path_factory):
     once = nbformat.v4.new_notebook(metadata=nb.metadata)
     once.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(ONLY_ONCE)]
     nbformat.write(once, str(root / TEMP_ONLY_ONCE))
+    keyboard = nbformat.v4.new_notebook(metadata=nb.metadata)
+    keyboard.cells = [nbformat.v4.new_code_cell(c) for c in KEYBOARD_CELLS]
+    nbformat.write(keyboard, str(root / TEMP_KEYBOARD))
     yield root
     shutil.rmtree(root, ignore_errors=True)
 
@@ -590,4 +617,275 @@ def test_training_explorer_draws_live_and_stops_on_click(lab, page):
         assert CJK.search(s["errors"][0]) and "RNN 没有门" in s["errors"][0], s
         time.sleep(0.5)
         assert _clean(nb.problems()) == [], "训练或无效输入引发了 traceback"
+        assert page.console_errors == [], f"页面里有未捕获的 JavaScript 错误：{page.console_errors}"
+
+
+# ------------------------------------------------------------------ 4. every explorer from the keyboard alone
+
+# What Tab should visit inside an explorer, in DOM order: focusable (natively or by a tabindex >= 0), enabled (nor
+# inside a disabled slider), drawn. Each is tagged data-kb for the test; `style` is how it looks without focus.
+_TABBABLE = r"""
+(ex) => {
+  const look = (el) => { const s = getComputedStyle(el);
+    return [s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow, s.borderColor, s.backgroundColor].join('|'); };
+  const prefix = 'kb' + (window.__kbWalk = (window.__kbWalk || 0) + 1) + '-';
+  if (document.activeElement) document.activeElement.blur();
+  ex.querySelectorAll('[data-kb]').forEach((el) => { delete el.dataset.kb; });  // an earlier walk's
+  const expected = [], positive = [];
+  const all = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [contenteditable], [tabindex]';
+  for (const el of ex.querySelectorAll(all)) {
+    const t = el.getAttribute('tabindex');
+    if (t !== null && +t > 0) positive.push(el.outerHTML.slice(0, 120));
+    const focusable = t !== null ? +t >= 0 : (el.matches('[contenteditable]') ? el.isContentEditable : true);
+    const r = el.getBoundingClientRect();
+    const drawn = r.width > 0 && r.height > 0 && el.checkVisibility({opacityProperty: true, visibilityProperty: true});
+    if (!focusable || !drawn || el.closest('[disabled], [inert]')) continue;
+    el.dataset.kb = prefix + expected.length;
+    expected.push({kb: el.dataset.kb, style: look(el)});
+  }
+  return {expected, positive};
+}
+"""
+
+_FOCUSED = r"""
+(ex) => {
+  const a = document.activeElement, s = getComputedStyle(a);
+  return {kb: a.dataset ? a.dataset.kb || null : null, inside: ex.contains(a),
+          what: a.tagName.toLowerCase() + ' ' + String(a.className).slice(0, 40) + ' ' + (a.textContent || '').trim().slice(0, 20),
+          style: [s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow, s.borderColor, s.backgroundColor].join('|')};
+}
+"""
+
+# The roles of a control; a focusable element with another role (e.g. "generic") is not announced as one.
+CONTROL_ROLES = {"button", "checkbox", "combobox", "listbox", "slider", "spinbutton", "textbox", "searchbox", "link"}
+# An accessible name in Chinese or the PyTorch identifier the control sets.
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]+")
+
+
+def accessible(cdp, kb: str) -> tuple[str, str]:
+    """Role and name of the element tagged `kb`, as Chromium's accessibility tree gives them to a screen reader."""
+    handle = cdp.send("Runtime.evaluate", {"expression": f'document.querySelector(\'[data-kb="{kb}"]\')'})["result"]
+    try:
+        node = cdp.send("Accessibility.getPartialAXTree", {"objectId": handle["objectId"], "fetchRelatives": False})
+    finally:
+        cdp.send("Runtime.releaseObject", {"objectId": handle["objectId"]})
+    node = node["nodes"][0]
+    return (node.get("role") or {}).get("value", ""), str((node.get("name") or {}).get("value", "")).strip()
+
+
+def check_tab_and_names(page, cdp, explorer, what: str) -> None:
+    """Every control Tab reaches has a role and a name; Tab from the first visits them all in DOM order, each with a
+    visible change of look, then leaves the explorer."""
+    found = explorer.evaluate(_TABBABLE)
+    assert found["positive"] == [], f"{what}：有正数的 tabindex，会打乱 Tab 的顺序：{found['positive']}"
+    expected = found["expected"]
+    assert expected, f"{what}：没有一个控件能用 Tab 到达"
+    unnamed = []
+    for e in expected:
+        role, name = accessible(cdp, e["kb"])
+        if role not in CONTROL_ROLES or not (CJK.search(name) or IDENTIFIER.search(name)):
+            unnamed.append(f"{role or '（无角色）'} {name!r}")
+    assert unnamed == [], f"{what}：这些控件读屏软件念不出名字（角色 名字）：{unnamed}"
+
+    explorer.locator(f'[data-kb="{expected[0]["kb"]}"]').focus()
+    visited = [explorer.evaluate(_FOCUSED)]
+    for _ in expected:
+        page.keyboard.press("Tab")
+        visited.append(explorer.evaluate(_FOCUSED))
+    *inside, after = visited
+    assert [v["kb"] for v in inside] == [e["kb"] for e in expected], (
+        f"{what}：Tab 没有按页面顺序经过全部控件（或经过了隐藏的、禁用的元素）："
+        f"{[v['kb'] or v['what'] for v in inside]} != {[e['kb'] for e in expected]}")
+    assert not after["inside"], f"{what}：最后一个控件之后按 Tab 没有离开探索器（键盘陷阱）：{after['what']}"
+    unseen = [v["what"] for v, e in zip(inside, expected) if v["style"] == e["style"]]
+    assert unseen == [], f"{what}：这些控件得到焦点时样子没有变化，看不出焦点在哪里：{unseen}"
+
+
+_NOTEBOOK = """(() => { const c = R.panel(path).content;
+  return {cells: c.widgets.map(w => w.model.type).join(','), active: c.activeCellIndex, mode: c.mode}; })()"""
+
+
+def by_key(page, nb: Notebook, target, key: str, done, what: str):
+    """Focus `target`, press `key` and wait for `done()` (the view's change). The key was the control's: the focus
+    is still on it and no JupyterLab shortcut took it (cells, their types and the active cell are as before)."""
+    target.focus()
+    before = nb.js(_NOTEBOOK)
+    page.keyboard.press(key)
+    try:
+        result = wait_for(done, 20, f"{what}之后界面更新", interval=0.2)
+    except TimeoutError as e:
+        raise AssertionError(f"{e}；notebook：{before} → {nb.js(_NOTEBOOK)}") from None
+    assert nb.js(_NOTEBOOK) == before, f"{what}：按键被 JupyterLab 当成了 notebook 的快捷键：{before} → {nb.js(_NOTEBOOK)}"
+    assert target.evaluate("el => el === document.activeElement"), f"{what}：按键之后焦点离开了控件"
+    return result
+
+
+def kernel_value(nb: Notebook, expr: str) -> str:
+    return nb.kernel_exec(f"print({expr})").strip()
+
+
+def slider(explorer, label: str):
+    return control(explorer, "widget-slider", label).locator(".noUi-handle")
+
+
+def dropdown(explorer, label: str):
+    return control(explorer, "widget-dropdown", label).locator("select")
+
+
+def checkbox(explorer, label: str):
+    return explorer.locator(f"label.widget-label-basic:has(> span:text-is('{label}')) > input")
+
+
+def _operate_module(page, nb, ex, cdp, what):
+    """As test_module_explorer_shows_torch_shapes expects: the tables equal torch's for what the controls show."""
+    wait_until_consistent(ex, what=f"{what}：初始状态")
+
+    def consistent(condition):
+        def ok():
+            s = read_explorer(ex)
+            return condition(s) and not mismatches(s)
+        return ok
+
+    by_key(page, nb, slider(ex, "num_layers"), "ArrowRight",
+           consistent(lambda s: s["controls"]["num_layers"]["value"] == "2" and "num_layers=2" in s["call"]),
+           f"{what}：num_layers 滑块按 →")
+    by_key(page, nb, checkbox(ex, "bidirectional"), "Space",
+           consistent(lambda s: s["controls"]["bidirectional"]["value"] and "bidirectional=True" in s["call"]),
+           f"{what}：bidirectional 复选框按空格")
+    check = ex.locator(".widget-hbox:has(> button) .widget-html-content")
+    by_key(page, nb, ex.locator("button:text-is('用 torch 核对')"), "Enter", lambda: "完全一致" in check.inner_text(),
+           f"{what}：「用 torch 核对」按回车")
+    by_key(page, nb, dropdown(ex, "模块"), "ArrowDown",
+           consistent(lambda s: s["controls"]["模块"]["value"] == "GRU" and s["call"].startswith("nn.GRU(")),
+           f"{what}：模块下拉框按 ↓")
+    # Typing a letter picks an option; "r" is also JupyterLab's shortcut for "make this a raw cell".
+    by_key(page, nb, dropdown(ex, "模块"), "r",
+           consistent(lambda s: s["controls"]["模块"]["value"] == "RNNCell" and s["call"].startswith("nn.RNNCell(")),
+           f"{what}：模块下拉框输入 r")
+    assert kernel_value(nb, "module.config().module") == "RNNCell"
+    # A cell has no layers: num_layers and dropout are greyed out, and Tab now passes them by.
+    check_tab_and_names(page, cdp, ex, f"{what}（RNNCell）")
+    assert ex.locator(".widget-slider .noUi-handle[tabindex='0']").count() == 0, f"{what}：灰掉的滑块仍能用 Tab 到达"
+
+
+def _gate_letters(ex) -> list[str]:
+    return ex.locator(".rnnlab-gate").evaluate_all("els => els.map(e => e.dataset.gate)")
+
+
+def _operate_gates(page, nb, ex, cdp, what):
+    """As test_gate_blocks_follow_their_controls expects: the blocks and their rows follow the controls."""
+    weight = ex.locator(".rnnlab-gates > div").first
+    by_key(page, nb, slider(ex, "hidden_size"), "ArrowRight",
+           lambda: _gate_letters(ex)[:4] == ["i", "f", "g", "o"] and "行 0–100" in weight.inner_text()
+           and "(404, 50)" in weight.inner_text(), f"{what}：hidden_size 滑块按 →")
+    assert kernel_value(nb, "gates.controls['hidden_size'].value") == "101"
+    by_key(page, nb, dropdown(ex, "模块"), "ArrowDown", lambda: _gate_letters(ex) == ["r", "z", "n"] * 2,
+           f"{what}：模块下拉框按 ↓")
+    assert kernel_value(nb, "gates.controls['module'].value") == "GRU"
+
+
+def _operate_bidirectional(page, nb, ex, cdp, what):
+    """As test_bidirectional_view_follows_its_controls expects: the map and the claims checked in torch follow."""
+    rows = ex.locator("table.rnnlab-bi-output tr")
+    by_key(page, nb, slider(ex, "seq_len"), "ArrowRight",
+           lambda: rows.count() == 6 and rows.last.locator("th").inner_text().strip() == "t = 4", f"{what}：seq_len 滑块按 →")
+    truth = ex.locator(".rnnlab-truth")
+    by_key(page, nb, dropdown(ex, "模块"), "ArrowDown",
+           lambda: "nn.LSTM(4, 3, num_layers=2, bidirectional=True)" in ex.locator(".rnnlab-bidirectional").inner_text()
+           and truth.all_inner_texts() == ["True", "True", "False"], f"{what}：模块下拉框按 ↓")
+    assert kernel_value(nb, "(bi.controls['module'].value, bi.controls['seq_len'].value)") == "('LSTM', 5)"
+
+
+def _operate_stepper(page, nb, ex, cdp, what):
+    """As test_stepper_shows_the_states_a_real_loop_computes expects: the text names step t; the figure is redrawn."""
+    figure = ex.locator(".jp-OutputArea-output img").first
+    figure.wait_for(timeout=20_000)
+    first = figure.get_attribute("src")
+    by_key(page, nb, slider(ex, "时间步 t"), "ArrowRight",
+           lambda: "第 1 步读入 x[1]" in ex.inner_text() and figure.get_attribute("src") not in (None, first),
+           f"{what}：时间步 t 滑块按 →")
+    second = figure.get_attribute("src")
+    by_key(page, nb, slider(ex, "样本"), "ArrowRight", lambda: figure.get_attribute("src") not in (None, second),
+           f"{what}：样本滑块按 →")
+    assert kernel_value(nb, "(stepper.t, stepper.sample.value)") == "(1, 1)"
+
+
+def _operate_training(page, nb, ex, cdp, what):
+    """As test_training_explorer_draws_live_and_stops_on_click expects, with 「训练」 and 「停止」 pressed from the
+    keyboard: the focus goes from each to the other as the one pressed is greyed out."""
+    output = ex.locator(".rnnlab-training-output")
+    by_key(page, nb, dropdown(ex, "循环层"), "ArrowDown", lambda: "nn.LSTM(8, 32, batch_first=True)" in output.inner_text(),
+           f"{what}：循环层下拉框按 ↓")
+    by_key(page, nb, slider(ex, "T（时间步）"), "ArrowLeft", lambda: "T = 49" in output.inner_text(), f"{what}：T 滑块按 ←")
+    max_norm = slider(ex, "max_norm")
+    assert max_norm.get_attribute("tabindex") == "-1", f"{what}：不裁剪时灰掉的 max_norm 滑块仍能用 Tab 到达"
+    by_key(page, nb, checkbox(ex, "梯度裁剪"), "Space",
+           lambda: "max_norm = 1，梯度的总范数超过它时" in output.inner_text() and max_norm.get_attribute("tabindex") == "0",
+           f"{what}：梯度裁剪复选框按空格")
+    assert kernel_value(nb, "(lambda s: (s.cell, s.seq_len, s.clip))(training.settings())") == "('LSTM', 49, True)"
+
+    def read():
+        return ex.evaluate(_READ_TRAINING)
+
+    def focused() -> str:
+        return page.evaluate("() => document.activeElement.textContent.trim()")
+
+    def focus_goes_to(text: str, why: str) -> None:
+        try:
+            wait_for(lambda: focused() == text, 20, f"{what}：{why}，焦点移到「{text}」")
+        except TimeoutError as e:
+            raise AssertionError(f"{e}（焦点在 {focused()!r}：键盘用户得从页面开头重新按 Tab）") from None
+
+    ex.locator("button:text-is('训练')").focus()
+    before = nb.js(_NOTEBOOK)
+    page.keyboard.press("Enter")
+    focus_goes_to("停止", "按回车开始训练、「训练」变灰之后")
+    first = wait_for(lambda: (lambda s: s if s["state"] == "running" and s["points"] >= 1 and s["bar"] > 0 else None)(read()),
+                     20, f"{what}：训练开始，曲线和进度条出现")
+    assert first["train"] and not first["stop"], first
+    page.keyboard.press("Space")
+    stopped = wait_for(lambda: (lambda s: s if s["state"] != "running" else None)(read()), 20, f"{what}：按空格停止训练")
+    assert stopped["state"] == "stopped" and stopped["step"] < stopped["total"], stopped
+    assert "已停止" in stopped["text"] and not stopped["train"] and stopped["stop"], stopped
+    focus_goes_to("训练", "训练停下、「停止」变灰之后")
+    assert nb.js(_NOTEBOOK) == before, f"{what}：按键被 JupyterLab 当成了 notebook 的快捷键"
+    assert kernel_value(nb, "training.running") == "False"
+
+
+# explorer class -> (its CSS class, its name in messages, what the keyboard does to it)
+KEYBOARD = {
+    "ModuleExplorer": ("rnnlab-module-explorer", "模块探索器", _operate_module),
+    "GateBlocks": ("rnnlab-gate-explorer", "门块探索器", _operate_gates),
+    "BidirectionalMap": ("rnnlab-bidirectional-explorer", "双向对照图", _operate_bidirectional),
+    "CellStepper": ("rnnlab-stepper", "单元步进器", _operate_stepper),
+    "TrainingExplorer": ("rnnlab-training-explorer", "训练探索器", _operate_training),
+}
+
+
+def test_every_explorer_works_from_the_keyboard_alone(lab, page, subtests):
+    """Issue 24: in one notebook with one of each explorer (default settings), each explorer's controls have a name
+    a screen reader announces, Tab visits them in order and leaves, and keys alone change the view as the mouse does."""
+    from rnnlab.explorers import bidirectional, gates, module, stepper, training  # noqa: F401  (their HTMLViews)
+    from rnnlab.explorers.view import HTMLView
+
+    assert {c.__name__ for c in HTMLView.__subclasses__()} == set(KEYBOARD), "有探索器没有键盘测试"
+    with shot_on_failure(page, "explorers-keyboard"):
+        nb = Notebook.open(page, lab, TEMP_KEYBOARD)
+        state = nb.run_all()
+        assert _clean(nb.problems()) == [] and all(c is not None for c in state["counts"]), nb.problems()
+        assert nb.widgets()["pending"] == []
+        cdp = page.context.new_cdp_session(page)
+        try:
+            for css, what, operate in KEYBOARD.values():
+                with subtests.test(msg=what):
+                    explorer = page.locator(f".{css}")
+                    assert explorer.count() == 1, f"{what}没有显示出来"
+                    explorer.scroll_into_view_if_needed()
+                    check_tab_and_names(page, cdp, explorer, what)
+                    operate(page, nb, explorer, cdp, what)
+                    keep_shot(explorer, f"keyboard-{css}")
+        finally:
+            cdp.detach()
+        time.sleep(0.5)  # a traceback from a callback, if any, arrives right after the update
+        assert _clean(nb.problems()) == [], "键盘操作引发了 traceback"
         assert page.console_errors == [], f"页面里有未捕获的 JavaScript 错误：{page.console_errors}"

@@ -8,7 +8,8 @@
   training step is the caller's function: the package never back-propagates, clips or steps)
 
 They share view.HTMLView (named controls, one `set` that checks values, Chinese messages
-instead of tracebacks) and html (tables, shape chips, message boxes).
+instead of tracebacks, the keyboard and screen-reader support of view.KEYBOARD_JS) and html
+(tables, shape chips, message boxes).
 
 Import the module you need (`from rnnlab.explorers.module import ModuleExplorer`): this
 package imports nothing itself, so that loading one explorer never pulls in matplotlib.

@@ -11,6 +11,8 @@ defines `render()`. Then:
   all values are assigned and the output is redrawn once.
 
 A value typed into a text box goes through the same `parse_int` as a value passed to `set`.
+
+Every explorer also works from the keyboard alone (KEYBOARD_JS, below).
 """
 
 from __future__ import annotations
@@ -98,8 +100,97 @@ def check_value(widget: W.Widget, name: str, value, note: str = ""):
     return value  # pragma: no cover - every control of the explorers is one of the above
 
 
+# What ipywidgets 8 leaves to do in the browser for a keyboard-only or screen-reader user; Python cannot set
+# attributes inside a widget's DOM, so a script does it, run by the front end each time the explorer is drawn
+# (`element` is the output node it runs in: JupyterLab and Notebook 7; a jQuery object in the classic notebook):
+# * a slider is drawn by noUiSlider: its handle (role="slider") and the number box beside it (contenteditable)
+#   are not <input>s, so the description's <label> names neither ("slider, 2", no name). Both are named by
+#   that label (aria-labelledby), the box is a textbox; a disabled slider's handle leaves the Tab order;
+# * JupyterLab's command-mode shortcuts take keys from a focused dropdown: ↓ moved to the next cell, and
+#   typing "r" (for RNN) turned the explorer's cell into a raw cell. Keys a control uses stop at the
+#   explorer (stopPropagation: the control still gets them); Ctrl/Meta shortcuts go on to JupyterLab;
+# * a focused button that turns disabled (「训练」 once a run starts, 「停止」 once it ends) dropped the focus
+#   to <body>: it goes to the button of the same row that is, or next becomes, enabled.
+KEYBOARD_JS = r"""
+(function (node) {
+  if (node && node.jquery) node = node[0];
+  var NAV = ['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown'];
+  function ownKey(t, e) {
+    if (e.ctrlKey || e.metaKey) return false;
+    if (t.matches('select')) return NAV.indexOf(e.key) >= 0 || e.key.length === 1 || (e.key === 'Enter' && !e.shiftKey);
+    if (t.matches('button')) return !e.shiftKey && !e.altKey && (e.key === 'Enter' || e.key === ' ');
+    if (t.matches('input[type=checkbox]')) return !e.shiftKey && !e.altKey && e.key === ' ';
+    if (t.matches('.noUi-handle')) return NAV.indexOf(e.key) >= 0;
+    return false;
+  }
+  function set(el, name, value) {
+    if (value === null) { if (el.hasAttribute(name)) el.removeAttribute(name); }
+    else if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+  }
+  function nameSliders(root) {
+    root.querySelectorAll('.widget-slider').forEach(function (box) {
+      var label = box.querySelector(':scope > label.widget-label');
+      if (!label || !label.textContent.trim()) return;
+      if (!label.id) label.id = 'rnnlab-label-' + (window.__rnnlabLabels = (window.__rnnlabLabels || 0) + 1);
+      var off = !!box.querySelector('.noUi-target[disabled]');
+      box.querySelectorAll('.noUi-handle').forEach(function (h) {
+        set(h, 'aria-labelledby', label.id);
+        set(h, 'tabindex', off ? '-1' : '0');
+        set(h, 'aria-disabled', off ? 'true' : null);
+      });
+      var readout = box.querySelector(':scope > .widget-readout');
+      if (readout) {
+        set(readout, 'role', 'textbox');
+        set(readout, 'aria-labelledby', label.id);
+        set(readout, 'aria-disabled', off ? 'true' : null);
+      }
+    });
+  }
+  function setUp(root) {
+    if (root.__rnnlabKeyboard) return;
+    root.__rnnlabKeyboard = true;
+    var last = null, lost = null;
+    root.addEventListener('keydown', function (e) { if (ownKey(e.target, e)) e.stopPropagation(); });
+    root.addEventListener('focusin', function (e) { last = e.target; });
+    nameSliders(root);
+    new MutationObserver(function (records) {
+      nameSliders(root);
+      var now = document.activeElement, idle = !now || now === document.body;
+      records.forEach(function (m) {
+        var b = m.target;
+        if (m.type === 'attributes' && b.matches('button') && b.disabled && b === last && (idle || now === b))
+          lost = b.parentElement;
+      });
+      if (!lost) return;
+      if (!idle && !lost.contains(now)) { lost = null; return; }
+      var next = Array.prototype.find.call(lost.querySelectorAll(':scope > button'), function (x) { return !x.disabled; });
+      if (next) { lost = null; next.focus(); }
+    }).observe(root, {subtree: true, childList: true, attributes: true, attributeFilter: ['disabled']});
+  }
+  var tries = 0;
+  (function look() {
+    document.querySelectorAll('.rnnlab-explorer').forEach(setUp);
+    var mine = node && node.closest ? node.closest('.rnnlab-explorer') : null;
+    if (!(mine && mine.__rnnlabKeyboard) && ++tries < 100) setTimeout(look, 100);
+  })();
+})(typeof element === 'undefined' ? null : element);
+"""
+
+
+def keyboard_support() -> W.Output:
+    """A hidden Output whose only output is KEYBOARD_JS: the front end runs it wherever the explorer is drawn
+    (an Output widget's outputs are trusted in JupyterLab)."""
+    out = W.Output(layout=W.Layout(display="none"))
+    out.outputs = ({"output_type": "display_data", "metadata": {},
+                    "data": {"application/javascript": KEYBOARD_JS, "text/plain": ""}},)
+    return out
+
+
 class HTMLView(W.VBox):
-    """A VBox of named controls whose `output` HTML is redrawn by `render()`."""
+    """A VBox of named controls whose `output` HTML is redrawn by `render()`.
+
+    Its children are those given, then the hidden keyboard_support(); its class `rnnlab-explorer` is what
+    KEYBOARD_JS looks for."""
 
     error: str | None = None
     controls: dict[str, W.Widget]
@@ -109,6 +200,10 @@ class HTMLView(W.VBox):
     # Per control: a sentence added when a value is beyond its slider (why the view stops there).
     range_notes: dict[str, str] = {}
     _muted = False
+
+    def __init__(self, children=(), **kwargs):
+        super().__init__([*children, keyboard_support()], **kwargs)
+        self.add_class("rnnlab-explorer")
 
     def watch(self, controls: dict[str, W.Widget], output: W.HTML) -> None:
         """Register the named controls and the output; any change of a control redraws once."""

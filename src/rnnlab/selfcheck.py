@@ -74,6 +74,13 @@ class Quiz(W.VBox):
         super().__init__([W.HTML(f"<b>自测：</b>{_inline_code(question)}"), self.choice, self.button, self.feedback])
         self.add_class("rnnlab-quiz")
 
+    def _repr_mimebundle_(self, **kwargs):
+        """The live quiz, and a static picture of it (question and options, no answer) for exports."""
+        from rnnlab.explorers.static import with_static_view
+
+        return with_static_view(super()._repr_mimebundle_(**kwargs), self,
+                                "自测题：在 JupyterLab 里运行讲义，选一个答案再点“检查答案”")
+
     def check(self) -> bool:
         """Show the feedback for the chosen option; True when it is the answer."""
         index = self.choice.index

@@ -205,6 +205,13 @@ class HTMLView(W.VBox):
         super().__init__([*children, keyboard_support()], **kwargs)
         self.add_class("rnnlab-explorer")
 
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget for JupyterLab, and next to it a static HTML picture of the current view
+        for every export that cannot run widgets (handouts, slides, the offline site): explorers/static.py."""
+        from rnnlab.explorers.static import with_static_view
+
+        return with_static_view(super()._repr_mimebundle_(**kwargs), self)
+
     def watch(self, controls: dict[str, W.Widget], output: W.HTML) -> None:
         """Register the named controls and the output; any change of a control redraws once."""
         self.controls, self.output = controls, output

@@ -1,5 +1,5 @@
 # Two commands for students (make lab, make test); for instructors make assignments, make syllabus,
-# make wheelhouse (every wheel a server without internet needs: deploy/README.md) and
+# make site, make handouts, make slides (the teacher's kit), make wheelhouse (every wheel a server without internet needs: deploy/README.md) and
 # make student-edition (the course without answers, for students: see README).
 # Every target creates or updates the virtual environment first when needed.
 
@@ -21,6 +21,15 @@ SYLLABUS ?= build/syllabus
 # make student-edition OUT=... BRANCH=student (BRANCH also commits it on that local branch).
 OUT    ?= build/student-edition
 BRANCH ?=
+# make site / handouts / slides: the teacher's kit from the executed lectures (run once, cached in
+# build/kit/executed until a lecture or src/rnnlab changes); KaTeX and reveal.js come from
+# deploy/kit/node_modules (make kit-assets, pinned in deploy/kit/package-lock.json; no CDN).
+SITE     ?= build/site
+HANDOUTS ?= build/handouts
+SLIDES   ?= build/slides
+# make handouts NO_ANSWERS=1: the student version, without the folded answers.
+NO_ANSWERS ?=
+KIT_ASSETS := deploy/kit/node_modules/.package-lock.json
 # make question-bank: the lecture quizzes and teacher/question_bank.toml as Moodle XML, xlsx and CSV.
 QBANK  ?= build/question-bank
 # make wheelhouse: every wheel a server without internet needs to install the course (deploy/README.md).
@@ -40,7 +49,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # nbgrader calls `alembic` and starts kernels by name: both must come from the venv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: env jupyter-files lab test test-fast assignments syllabus question-bank student-edition wheelhouse hub hub-proxy bench clean-env
+.PHONY: env jupyter-files lab test test-fast assignments syllabus question-bank student-edition site handouts slides kit-assets wheelhouse hub hub-proxy bench clean-env
 
 env: $(STAMP)
 
@@ -86,6 +95,27 @@ question-bank: env
 
 student-edition: env
 	$(BIN)/python -m rnnlab.grading student-edition --out $(OUT) $(if $(BRANCH),--branch $(BRANCH))
+
+# KaTeX and reveal.js, pinned in deploy/kit/package-lock.json, from the npm registry into
+# deploy/kit/node_modules (Node.js >= 20: Debian's nodejs and npm packages); every output copies them.
+kit-assets: $(KIT_ASSETS)
+
+$(KIT_ASSETS): deploy/kit/package.json deploy/kit/package-lock.json
+	npm ci --prefix deploy/kit --no-audit --no-fund
+	@touch $@
+
+# The offline course website: one page per lecture, course map, search, downloads (build/site).
+site: env kit-assets
+	$(BIN)/python -m rnnlab.grading site --out $(SITE)
+
+# One PDF per lecture (Chromium prints it with the Chinese fonts embedded); NO_ANSWERS=1 for students.
+handouts: env kit-assets
+	$(BIN)/python -m rnnlab.grading handouts --out $(HANDOUTS) $(if $(NO_ANSWERS),--no-answers)
+
+# One reveal.js deck per lecture; slide boundaries from the lectures' slide metadata
+# (python -m rnnlab.grading slides --mark sets them from the headings).
+slides: env kit-assets
+	$(BIN)/python -m rnnlab.grading slides --out $(SLIDES)
 
 # The wheels are for the Python that runs pip here (3.11, Linux x86_64, like the servers'): it needs pip,
 # not the course installed, so an existing virtual environment will do. A rebuild removes the old wheels.

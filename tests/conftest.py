@@ -42,7 +42,8 @@ def pytest_unconfigure(config):
 # so that `pytest -m "not e2e"` (make test-fast) runs the in-process tests alone in seconds.
 E2E_MODULES = {"test_assignments", "test_browser", "test_grading_pipeline", "test_grading_robustness",
                "test_grading_sandbox", "test_instructor_cli", "test_training_lecture",
-               "test_gradebook_postgres", "test_explorers_training", "test_wheelhouse", "test_hub"}
+               "test_gradebook_postgres", "test_explorers_training", "test_wheelhouse", "test_hub",
+               "test_teacher_kit"}
 
 
 # The slowest files first (`make test` passes --no-loadscope-reorder so that xdist hands files out in
@@ -55,6 +56,7 @@ SLOWEST_FIRST = ("test_parallel_autograde",   # builds the shared regenerated co
                  "test_grading_pipeline",
                  "test_grading_robustness",
                  "test_browser",
+                 "test_teacher_kit",          # the 7 lectures executed once, then site, PDFs, decks (about 80 s)
                  "test_training_lecture",
                  "test_wheelhouse",           # about 55 s alone: make wheelhouse, then a real offline install
                  "test_student_edition",

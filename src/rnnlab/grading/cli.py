@@ -16,6 +16,12 @@
     python -m rnnlab.grading question-bank [--out build/question-bank]
                                                       # lecture quizzes + teacher/question_bank.toml as
                                                       # Moodle XML, xlsx and CSV (题库 layout)
+    python -m rnnlab.grading site [--out build/site]  # the offline course website (executed lectures,
+                                                      # course map, search, downloads)
+    python -m rnnlab.grading handouts [--no-answers]  # one PDF per lecture (build/handouts)
+    python -m rnnlab.grading slides [--mark]          # one reveal.js deck per lecture (build/slides);
+                                                      # --mark: set the lectures' slide metadata from their headings
+    (the three share the executed lectures in build/kit/executed: rnnlab/grading/lectures_export.py)
 
 With the environment variable RNNLAB_DB_URL (postgresql+psycopg://...) every command reads and writes
 that database instead of gradebook.db (rnnlab/grading/gradebook.py).
@@ -108,6 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("syllabus", help="生成课程大纲（Markdown、可打印的 HTML 和 PDF）")
     s.add_argument("--out", type=Path, default=Path("build/syllabus"),
                    help="输出文件夹（默认 build/syllabus，相对于课程目录）")
+    executed_help = "已运行讲义的缓存文件夹（默认 build/kit/executed；讲义或 src/rnnlab 改动后才重新运行）"
+    s = sub.add_parser("site", help="生成离线课程网站（运行过的讲义、课程地图、全文搜索、下载）")
+    s.add_argument("--out", type=Path, default=Path("build/site"), help="输出文件夹（默认 build/site，相对于课程目录）")
+    s.add_argument("--executed", type=Path, default=None, metavar="文件夹", help=executed_help)
+    s.add_argument("--no-edition", action="store_true", help="不打包学生版 zip（只生成页面和讲义下载）")
+    s = sub.add_parser("handouts", help="生成每一讲的 PDF 讲义（运行过的输出、探索器的静态视图、章末答案）")
+    s.add_argument("--out", type=Path, default=Path("build/handouts"), help="输出文件夹（默认 build/handouts，相对于课程目录）")
+    s.add_argument("--executed", type=Path, default=None, metavar="文件夹", help=executed_help)
+    s.add_argument("--no-answers", action="store_true", help="学生版：不印折叠的答案")
+    s.add_argument("--lecture", action="append", default=None, metavar="讲义", help="只生成这一讲（文件名，可写多次）")
+    s = sub.add_parser("slides", help="生成每一讲的幻灯片（reveal.js，本地副本）")
+    s.add_argument("--out", type=Path, default=Path("build/slides"), help="输出文件夹（默认 build/slides，相对于课程目录）")
+    s.add_argument("--executed", type=Path, default=None, metavar="文件夹", help=executed_help)
+    s.add_argument("--lecture", action="append", default=None, metavar="讲义", help="只生成这一讲（文件名，可写多次）")
+    s.add_argument("--mark", action="store_true",
+                   help="不生成幻灯片，而是按标题重新设置 notebooks/ 里每份讲义的分页（单元格的 slideshow 元数据）")
     return p
 
 
@@ -117,7 +139,8 @@ COMMANDS = {"regenerate": ("regenerate", "run"), "roster": ("roster", "run"), "c
             "summary": ("summary", "run"), "student-edition": ("student_edition", "run"),
             "manual-export": ("manual", "run_export"), "manual-import": ("manual", "run_import"),
             "migrate-gradebook": ("migrate_gradebook", "run"), "syllabus": ("syllabus", "run"),
-            "question-bank": ("question_bank", "run")}
+            "question-bank": ("question_bank", "run"), "site": ("site", "run"), "handouts": ("handouts", "run"),
+            "slides": ("slides", "run")}
 
 
 def command(name: str):

@@ -472,6 +472,10 @@ class Notebook:
                 return text;
             }""", [self.path, code, timeout * 1000])
 
+    def model(self) -> dict:
+        """The notebook as JupyterLab holds it now (nbformat JSON: cells, outputs, metadata)."""
+        return self.js("R.panel(path).context.model.toJSON()")
+
     def kernel_prefix(self) -> dict:
         """sys.prefix and sys.executable of the kernel (to check it is the course's Python)."""
         return json.loads(self.kernel_exec(

@@ -56,12 +56,13 @@ SLOWEST_FIRST = ("test_parallel_autograde",   # builds the shared regenerated co
                  "test_grading_pipeline",
                  "test_grading_robustness",
                  "test_browser",
-                 "test_teacher_kit",          # the 7 lectures executed once, then site, PDFs, decks (about 80 s)
                  "test_training_lecture",
                  "test_wheelhouse",           # about 55 s alone: make wheelhouse, then a real offline install
                  "test_student_edition",
                  "test_gradebook_postgres",
                  "test_feedback",
+                 # Site, PDFs, decks (about 40 s): late, so that test_browser has run the lectures it takes.
+                 "test_teacher_kit",
                  "test_instructor_week",
                  "test_grading_sandbox",
                  "test_explorers_training",

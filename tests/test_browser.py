@@ -30,6 +30,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
+import executed
 from browser import Browser, LabServer, Notebook, find_chromium, screenshot, wait_for
 from machine import require
 
@@ -253,6 +254,7 @@ def test_lecture_runs_in_jupyterlab(path, lab, page):
             explorers.nth(i).scroll_into_view_if_needed()
             wait_until_consistent(explorers.nth(i), what=f"{rel} 的第 {i + 1} 个模块探索器")
         assert page.console_errors == [], f"页面里有未捕获的 JavaScript 错误：{page.console_errors}"
+        executed.share(path.name, nb.model())  # the teacher's kit is built from this run (tests/executed.py)
 
         # "Run all" a second time in the same kernel: what the first run left (names, files, seeds
         # already drawn, widgets) must not break it. The kernel counted every cell of both runs.

@@ -2,7 +2,9 @@
 
 Where the lectures run (each is executed twice per `make test`, no more):
 - top to bottom in a fresh kernel in JupyterLab, widgets rendered, then every cell once more in the
-  same kernel (what a second "run all" meets): test_browser.py;
+  same kernel (what a second "run all" meets): test_browser.py; the teacher's kit
+  (test_teacher_kit.py) is built from those JupyterLab runs (tests/executed.py) and executes the
+  overview itself, and any lecture the browser's file has not run yet when the kit's starts;
 - the student edition's own `make test` runs one lecture (twice, RNNLAB_LECTURE_RUNS=2) and every
   blank assignment, to show that the student's command works (test_student_edition.py); a student's
   make test runs every lecture once.

@@ -1,8 +1,9 @@
 """The teacher's kit, looked at as a person would: the offline site, the PDF handouts, the slides.
 
 Everything is made from the executed lectures (rnnlab.grading.lectures_export), built ONCE here by a
-module fixture into a temporary folder and shared by every test of this file (~38 CPU-s: the 7
-lectures in fresh kernels). The three commands then run as an instructor runs them (the CLI, with
+module fixture into a temporary folder and shared by every test of this file: the lectures that
+test_browser.py already ran in JupyterLab are taken from that run (tests/executed.py), the others
+(always the overview) are executed here in fresh kernels (~38 CPU-s if all 7 are). The three commands then run as an instructor runs them (the CLI, with
 --executed pointing at that folder, so nothing runs twice). One http.server bound to 127.0.0.1 serves
 the site and the decks; one headless Chromium (Debian's, Playwright) looks at them, every request that
 does not go to 127.0.0.1 recorded and refused (the tests assert there were none). Two handouts are
@@ -31,6 +32,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import executed as shared
 from machine import require
 from rnnlab import chapters
 from rnnlab.grading import printing
@@ -100,10 +102,13 @@ def kit_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def executed(kit_root) -> Path:
-    """Every lecture executed once, in fresh kernels (the expensive part, shared by the whole file)."""
+    """Every lecture executed once (the expensive part, shared by the whole file)."""
     from rnnlab.grading.lectures_export import executed_lectures
 
     out = kit_root / "executed"
+    # The lectures test_browser.py ran in JupyterLab, if it ran them already (tests/executed.py); the
+    # overview is always run here, so that the kit's own execution is tested in every run.
+    shared.take(out, leave=(LECTURES[0],))
     paths = executed_lectures(REPO, out)
     assert [p.name for p in paths] == LECTURES
     return out
@@ -399,6 +404,16 @@ def test_handouts_embed_their_fonts(handouts):
         assert fonts and all(f[-5] == "yes" for f in fonts), out
         assert any("NotoSansCJKsc" in f[0] for f in fonts), out
         assert not any("Type" in f and "3" in f for f in fonts), f"{pdf.name} 有无名的 Type 3 字形（某个字体没有嵌入成 TrueType）：\n{out}"
+
+
+def test_handout_figures_carry_their_chinese_description(handouts):
+    """A tagged PDF: every picture of the printed page is a figure with its alt text (/Alt), as on the site."""
+    for name, pdf in handouts.items():
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"^Tagged:\s+yes", info, re.M), f"{pdf.name} 不是带结构标记的 PDF，图的说明文字读屏软件读不到"
+        images = re.findall(r"<img\b[^>]*>", pdf.with_suffix(".html").read_text(encoding="utf-8"))
+        assert images and all(WIDE.search(re.search(r'alt="([^"]*)"', i).group(1)) for i in images), name
+        assert pdf.read_bytes().count(b"/Alt") == len(images), f"{pdf.name}：{len(images)} 张图，PDF 里的说明文字个数不同"
 
 
 def test_the_folded_answers_are_at_the_end_or_absent(handouts):

@@ -5,6 +5,7 @@ Shared by the instructor commands (commands/) and, for CourseError, by nothing n
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -58,3 +59,22 @@ def known_assignment(course: Path, aid: str) -> str:
     if aid not in assignment_ids(course):
         raise CourseError(f"没有作业 {aid!r}；现有的作业：{assignment_ids(course)}")
     return aid
+
+
+_WRITE_ERRORS = {errno.EACCES: "没有写权限", errno.EPERM: "没有写权限", errno.EROFS: "是只读的文件系统",
+                 errno.ENOTDIR: "路径中有一段是文件，不是文件夹", errno.EEXIST: "已有同名文件，不是文件夹",
+                 errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出了磁盘配额", errno.EISDIR: "是一个文件夹"}
+
+
+def writable_out(course: Path, out: Path) -> Path:
+    """The output folder `out` (relative to the course) created and proven writable, or CourseError in Chinese."""
+    out = out if out.is_absolute() else course / out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".rnnlab-write-test"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as e:
+        reason = _WRITE_ERRORS.get(e.errno, e.strerror or str(e))
+        raise CourseError(f"无法写入输出文件夹 {out}：{reason}。请换一个 --out。") from None
+    return out

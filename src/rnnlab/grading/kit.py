@@ -71,19 +71,6 @@ def copy_assets(course: Path, dest: Path, reveal: bool = False) -> Path:
     return assets
 
 
-def writable(course: Path, out: Path) -> Path:
-    """`out` (relative to the course) created and writable, or CourseError in Chinese."""
-    out = out if out.is_absolute() else course / out
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".rnnlab-write-test"
-        probe.write_text("", encoding="utf-8")
-        probe.unlink()
-    except OSError as e:
-        raise CourseError(f"无法写入输出文件夹 {out}：{e.strerror or e}。") from None
-    return out
-
-
 def _trusted(html):
     """nbconvert's `clean_html` filter in place of bleach: the kit converts the course's own executed lectures,
     whose HTML (explorers' static views, tables) is ours; bleach took a third of the conversion time."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnlab.grading import kit, printing
-from rnnlab.grading.course import CourseError
+from rnnlab.grading.course import CourseError, writable_out
 from rnnlab.grading.lectures_export import executed_lectures
 
 # The print page names its fonts, so that the printer embeds them (rnnlab.grading.printing): the
@@ -45,7 +45,7 @@ def build(course: Path, out: Path, executed: Path | None = None, answers: bool =
     kit.node_modules(course)
     if printing.find_chromium() is None:
         raise CourseError(f"找不到 Chromium，无法生成 PDF 讲义：请安装 Debian 的 chromium 和中文字体（{printing.INSTALL_HINT}）。")
-    out = kit.writable(course, out)
+    out = writable_out(course, out)
     paths = executed_lectures(course, executed, only=only, log=log)
     kit.copy_assets(course, out)
     pdfs = []

@@ -27,6 +27,7 @@ import zipfile
 from pathlib import Path
 
 from rnnlab.grading import kit
+from rnnlab.grading.course import writable_out
 from rnnlab.grading.lectures_export import chapter_of, executed_lectures, lecture_title
 
 EDITION_ZIP = "rnnlab-student-edition.zip"
@@ -114,7 +115,7 @@ def build(course: Path, out: Path, executed: Path | None = None, edition: bool =
 
     course = Path(course).resolve()
     kit.node_modules(course)  # before the long part: say what to install first
-    out = kit.writable(course, out)
+    out = writable_out(course, out)
     paths = executed_lectures(course, executed, log=log)
     kit.copy_assets(course, out)
     downloads = out / "downloads"

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from rnnlab.grading import kit
-from rnnlab.grading.course import CourseError
+from rnnlab.grading.course import CourseError, writable_out
 from rnnlab.grading.lectures_export import course_lectures, executed_lectures
 
 SLIDE_RULE = ("一个以 # 或 ## 标题开头的 Markdown 单元格开始一张新幻灯片（slide）；以 ### 标题开头的、"
@@ -84,7 +84,7 @@ def build(course: Path, out: Path, executed: Path | None = None, only: list[str]
 
     course = Path(course).resolve()
     kit.node_modules(course)
-    out = kit.writable(course, out)
+    out = writable_out(course, out)
     paths = executed_lectures(course, executed, only=only, log=log)
     kit.copy_assets(course, out, reveal=True)
     decks = []

@@ -20,7 +20,6 @@ with its points (WEIGHT_RULE says why), shown to 0.1 % and rounded so that they 
 from __future__ import annotations
 
 import base64
-import errno
 import html as html_lib
 import io
 import math
@@ -30,7 +29,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from rnnlab.grading.course import CourseError
+from rnnlab.grading.course import CourseError, writable_out
 
 PERIOD = 45  # minutes in one 学时 (one class period)
 FILES = ("syllabus.md", "syllabus.html", "syllabus.pdf")
@@ -419,30 +418,12 @@ def render_html(markdown: str) -> str:
 
 # ------------------------------------------------------------------ the command
 
-_WRITE_ERRORS = {errno.EACCES: "没有写权限", errno.EPERM: "没有写权限", errno.EROFS: "是只读的文件系统",
-                 errno.ENOTDIR: "路径中有一段是文件，不是文件夹", errno.EEXIST: "已有同名文件，不是文件夹",
-                 errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出了磁盘配额", errno.EISDIR: "是一个文件夹"}
-
-
-def _writable_out(course: Path, out: Path) -> Path:
-    out = out if out.is_absolute() else course / out
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".rnnlab-write-test"
-        probe.write_text("", encoding="utf-8")
-        probe.unlink()
-    except OSError as e:
-        reason = _WRITE_ERRORS.get(e.errno, e.strerror or str(e))
-        raise CourseError(f"无法写入输出文件夹 {out}：{reason}。请换一个 --out。") from None
-    return out
-
-
 def build(course: Path, out: Path, pdf: bool = True) -> list[Path]:
     """Write the syllabus of the course in `course` into `out`; return the files written."""
     from rnnlab.grading.printing import html_to_pdf
 
     markdown = render_markdown(course)  # reads everything first: a bad course writes nothing
-    out = _writable_out(course, Path(out))
+    out = writable_out(course, Path(out))
     md, page, printed = (out / name for name in FILES)
     md.write_text(markdown, encoding="utf-8")
     page.write_text(render_html(markdown), encoding="utf-8")

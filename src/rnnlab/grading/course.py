@@ -63,7 +63,13 @@ def known_assignment(course: Path, aid: str) -> str:
 
 _WRITE_ERRORS = {errno.EACCES: "没有写权限", errno.EPERM: "没有写权限", errno.EROFS: "是只读的文件系统",
                  errno.ENOTDIR: "路径中有一段是文件，不是文件夹", errno.EEXIST: "已有同名文件，不是文件夹",
-                 errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出了磁盘配额", errno.EISDIR: "是一个文件夹"}
+                 errno.ENOSPC: "磁盘已满", errno.EDQUOT: "超出了磁盘配额", errno.EISDIR: "是一个文件夹",
+                 errno.ENOENT: "这个位置不能新建文件夹"}
+
+
+def write_error(e: OSError) -> str:
+    """Why a folder or file could not be written, in Chinese (the system's words when there is no translation)."""
+    return _WRITE_ERRORS.get(e.errno, e.strerror or str(e))
 
 
 def writable_out(course: Path, out: Path) -> Path:
@@ -75,6 +81,5 @@ def writable_out(course: Path, out: Path) -> Path:
         probe.write_text("", encoding="utf-8")
         probe.unlink()
     except OSError as e:
-        reason = _WRITE_ERRORS.get(e.errno, e.strerror or str(e))
-        raise CourseError(f"无法写入输出文件夹 {out}：{reason}。请换一个 --out。") from None
+        raise CourseError(f"无法写入输出文件夹 {out}：{write_error(e)}。请换一个 --out。") from None
     return out

@@ -25,7 +25,7 @@ import os
 import re
 from pathlib import Path
 
-from rnnlab.grading.course import CourseError
+from rnnlab.grading.course import CourseError, write_error
 
 EXECUTED = Path("build/kit/executed")  # relative to the course directory
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -143,7 +143,7 @@ def executed_lectures(course: Path, out: Path | None = None, only: list[str] | N
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise CourseError(f"无法写入文件夹 {out}：{e.strerror or e}。") from None
+        raise CourseError(f"无法写入文件夹 {out}：{write_error(e)}。") from None
     paths = []
     for name in names:
         target = out / name

@@ -273,3 +273,26 @@ def test_postgres_restarting_during_autograde_half_writes_no_grade(pg, repo, tmp
         redo = ok(cli(course, "autograde", AID, *[a for sid in failed for a in ("--student", sid)], url=url))
         assert all(sid in redo for sid in failed)
     assert scores(url) == want
+
+
+def test_a_database_gone_when_the_table_is_read_still_names_who_to_grade_again(monkeypatch, tmp_path):
+    """The race the restart test above can meet: every worker has finished, the database is not back yet
+    when the command reads the scores for its table. The table is lost; the list of who to grade again and
+    the command that does it are not (the driver's real "connection refused", on a port nobody listens on)."""
+    import socket
+
+    from rnnlab.grading.commands import autograde as command
+    from rnnlab.grading.commands.autograde_workers import Job, Result
+    from rnnlab.grading.course import CourseError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("RNNLAB_DB_URL", f"postgresql+psycopg://rnnlab@127.0.0.1:{port}/gone")
+    jobs = [Job(AID, "2024001", status="done"), Job(AID, "2024002", status="error")]
+    with pytest.raises(CourseError) as failed:
+        command._report(tmp_path, [(j.aid, j.student) for j in jobs], Result(jobs, False, 1.0), "run")
+    said = str(failed.value)
+    assert "连不上成绩册数据库" in said and "没有列出成绩表" in said, said
+    assert f"nbgrader 批改 1 份作业时报错（{AID}：2024002）" in said and "--student 2024002" in said, said
+    assert "已批改的 1 份成绩都已保存在成绩册中" in said and "2024001" not in said.split("补批")[-1], said

@@ -218,10 +218,48 @@ def _autograde(course: Path, args) -> str:
 
 def _report(course: Path, pairs, result, run: str) -> str:
     """The per-student table of a finished run; a CourseError (after printing it) if anything failed."""
-    from nbgrader.api import MissingEntry
-
     aids = list(dict.fromkeys(aid for aid, _ in pairs))
     no_kernel = [j for j in result.having("error") if any(m in j.output for m in KERNEL_START_FAILED)]
+    # The table reads the scores back; what failed is known without the gradebook. A database that went
+    # away at the end (PostgreSQL restarting) costs the table, never the list of who to grade again.
+    unreachable = ""
+    try:
+        lines = _table(course, aids, result, run, no_kernel)
+    except CourseError as e:
+        lines, unreachable = [], f"{e}。所以这里没有列出成绩表。"
+    if no_kernel:
+        graded = [j for j in result.having("done", "error") if j not in no_kernel]
+        print("\n".join(lines), flush=True)
+        raise CourseError(
+            unreachable + (f"全部 {len(no_kernel)} 份作业" if not graded else f"{len(no_kernel)} 份作业（{_names(no_kernel)}）")
+            + "的批改内核都没能启动（见上方日志），这些作业没有得到新成绩，成绩册里它们原有的成绩没有改动。"
+            "常见原因：沙箱里看不到课程的 Python 环境，或 nbgrader_config.py 里的内核设置不对；"
+            "先用 python -m rnnlab.grading autograde <作业> --student <一个学号> 试一份。"
+            + (f"其余 {len(graded)} 份已批改并保存。" if graded else ""))
+    failed = [j for j in result.having("error") if j not in no_kernel]
+    lost = result.having("killed")
+    left = result.having("interrupted", "waiting")
+    if not (failed or lost or left):
+        if unreachable:
+            raise CourseError(f"{unreachable}这一次的 {len(result.having('done'))} 份作业都已批改，成绩已保存在成绩册中。")
+        return "\n".join(lines)
+    problems = []
+    if failed:
+        problems.append(f"nbgrader 批改 {len(failed)} 份作业时报错（{_names(failed)}），原因见上方日志；"
+                        "成绩册里它们的成绩（若有）不是这一次的。")
+    if lost:
+        problems.append(f"{len(lost)} 份作业的批改进程意外终止，没有成绩：{_names(lost)}。")
+    if left:
+        problems.append(f"批改已中断：还有 {len(left)} 份没有批改：{_names(left)}。")
+    print("\n".join(lines), flush=True)
+    raise CourseError(unreachable + "".join(problems) + f"已批改的 {len(result.having('done'))} 份成绩都已保存在成绩册中。"
+                      f"补批这些作业：{_again(failed + lost + left)}")
+
+
+def _table(course: Path, aids: list[str], result, run: str, no_kernel) -> list[str]:
+    """One line per submission of the run: its score (read back from the gradebook), or why it has none."""
+    from nbgrader.api import MissingEntry
+
     lines = []
     with gradebook.open(course, wait=True) as gb:
         for aid in aids:
@@ -252,28 +290,4 @@ def _report(course: Path, pairs, result, run: str) -> str:
                 if sid in notes:
                     line += f"  ← {len(notes[sid])} 条情况记录，见上方 [rnnlab] 日志"
                 lines.append(line)
-    if no_kernel:
-        graded = [j for j in result.having("done", "error") if j not in no_kernel]
-        print("\n".join(lines), flush=True)
-        raise CourseError(
-            (f"全部 {len(no_kernel)} 份作业" if not graded else f"{len(no_kernel)} 份作业（{_names(no_kernel)}）")
-            + "的批改内核都没能启动（见上方日志），这些作业没有得到新成绩，成绩册里它们原有的成绩没有改动。"
-            "常见原因：沙箱里看不到课程的 Python 环境，或 nbgrader_config.py 里的内核设置不对；"
-            "先用 python -m rnnlab.grading autograde <作业> --student <一个学号> 试一份。"
-            + (f"其余 {len(graded)} 份已批改并保存。" if graded else ""))
-    failed = [j for j in result.having("error") if j not in no_kernel]
-    lost = result.having("killed")
-    left = result.having("interrupted", "waiting")
-    if not (failed or lost or left):
-        return "\n".join(lines)
-    problems = []
-    if failed:
-        problems.append(f"nbgrader 批改 {len(failed)} 份作业时报错（{_names(failed)}），原因见上方日志；"
-                        "成绩册里它们的成绩（若有）不是这一次的。")
-    if lost:
-        problems.append(f"{len(lost)} 份作业的批改进程意外终止，没有成绩：{_names(lost)}。")
-    if left:
-        problems.append(f"批改已中断：还有 {len(left)} 份没有批改：{_names(left)}。")
-    print("\n".join(lines), flush=True)
-    raise CourseError("".join(problems) + f"已批改的 {len(result.having('done'))} 份成绩都已保存在成绩册中。"
-                      f"补批这些作业：{_again(failed + lost + left)}")
+    return lines

@@ -52,6 +52,15 @@ def lecture(name: str) -> nbformat.NotebookNode:
     return nbformat.read(str(REPO / "notebooks" / name), as_version=4)
 
 
+def lecture_title_of(name: str) -> str:
+    """The lecture's first heading, as a reader sees it (Markdown marks removed)."""
+    for cell in lecture(name).cells:
+        m = re.search(r"^#\s+(.+)$", cell.source, re.M) if cell.cell_type == "markdown" else None
+        if m:
+            return re.sub(r"[`*]", "", m.group(1)).replace("\u3000", " ").strip()
+    return ""
+
+
 def cli(*args: str) -> subprocess.CompletedProcess:
     """`python -m rnnlab.grading ARGS` as the instructor runs it, in this process (one Python start-up and one
     nbconvert import for the whole file, not one per command): exit code, stdout and stderr."""
@@ -487,6 +496,8 @@ def test_each_deck_has_the_slides_its_metadata_says(page, server, slides):
         stem = Path(name).stem
         page.goto(f"{server}/slides/{stem}.html")
         page.wait_for_selector("html[data-deck=ready]")
+        title = lecture_title_of(name)
+        assert page.title() == f"{title} · 幻灯片", f"{name} 的幻灯片标题是 {page.title()!r}"
         shown = page.evaluate("Reveal.getTotalSlides()")
         assert shown == expected, f"{name} 的幻灯片有 {shown} 张，按讲义的幻灯片元数据应为 {expected} 张"
         assert WIDE.search(page.inner_text(".reveal .slides section.present")), f"{name} 的第一张幻灯片没有中文"

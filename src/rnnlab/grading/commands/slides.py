@@ -75,7 +75,8 @@ def deck_html(nb, name: str) -> str:
     exporter = kit.exporter("rnnlab_slides.html.j2", SlidesExporter, reveal_url_prefix="assets/reveal.js",
                             reveal_theme="white")  # nbconvert's default theme, "simple", loads Google Fonts
     body, _ = exporter.from_notebook_node(kit.titled(nb), resources={"kit": {"assets": "assets/"}, "metadata": {"name": name}})
-    return body
+    # nbconvert's reveal template writes "<title>… slides</title>" (inside a block that holds others too).
+    return re.sub(r"<title>(.*?) slides</title>", r"<title>\1 · 幻灯片</title>", body, count=1)
 
 
 def build(course: Path, out: Path, executed: Path | None = None, only: list[str] | None = None,

@@ -123,22 +123,24 @@ def executed(kit_root) -> Path:
     return out
 
 
+def built(kit_root: Path, executed: Path, command: str, said: str) -> Path:
+    """`python -m rnnlab.grading COMMAND --out www/COMMAND --executed ...`: its folder, after it said `said`
+    and ran no lecture (the fixture `executed` ran them all)."""
+    out = kit_root / "www" / command
+    proc = cli(command, "--out", str(out), "--executed", str(executed))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert said in proc.stdout and "运行中" not in proc.stdout, proc.stdout
+    return out
+
+
 @pytest.fixture(scope="module")
 def site(kit_root, executed) -> Path:
-    out = kit_root / "www" / "site"
-    proc = cli("site", "--out", str(out), "--executed", str(executed))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "离线课程网站已写入" in proc.stdout and "运行中" not in proc.stdout, proc.stdout
-    return out
+    return built(kit_root, executed, "site", "离线课程网站已写入")
 
 
 @pytest.fixture(scope="module")
 def slides(kit_root, executed) -> Path:
-    out = kit_root / "www" / "slides"
-    proc = cli("slides", "--out", str(out), "--executed", str(executed))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert f"已生成 {len(LECTURES)} 套幻灯片" in proc.stdout
-    return out
+    return built(kit_root, executed, "slides", f"已生成 {len(LECTURES)} 套幻灯片")
 
 
 @pytest.fixture(scope="module")
@@ -242,9 +244,11 @@ def test_the_live_widget_is_still_offered_next_to_the_static_view():
     bundle = GateBlocks(module="GRU", input_size=10, hidden_size=20)._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle  # JupyterLab ranks it first: the live widget
     assert STATIC in bundle["text/html"] and "weight_hh_l0" in bundle["text/html"] and "(60, 20)" in bundle["text/html"]
-    q = quiz("`weight_ih` 的形状？", ["(8, 30)", "(30, 8)"], answer=1)._repr_mimebundle_()
+    q = quiz("`weight_ih` 的形状？", ["(8, 30)", "(30, 8)"], answer=1, explanation="行是隐藏单元，列是输入特征",
+             explanations={0: "把行和列看反了"})._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in q and "(8, 30)" in q["text/html"] and "(30, 8)" in q["text/html"]
-    assert "正确" not in q["text/html"]  # the static quiz never gives the answer away
+    # The static quiz never gives the answer away: no verdict, no explanation, no option marked chosen.
+    assert not any(w in q["text/html"] for w in ("正确", "行是隐藏单元", "看反了", "◉")), q["text/html"]
 
 
 def test_the_cache_follows_the_lecture_and_the_package_but_not_the_instructor_tools(tmp_path, executed):

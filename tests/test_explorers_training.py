@@ -289,6 +289,15 @@ def test_clipping_greys_out_max_norm_unless_on():
     assert e.settings().step_max_norm == 2.5 and T.Settings().step_max_norm == math.inf
 
 
+def test_the_sliders_float_noise_does_not_reach_the_step_function():
+    """The browser's slider snaps to min + k·step and sends 1.0000000000000002 back: the step gets max_norm = 1.0."""
+    e = TrainingExplorer(step=train_step)
+    e.set(clip=True)
+    e.controls["max_norm"].value = 1.0000000000000002
+    assert e.controls["max_norm"].value != 1.0  # what the browser sends is not 1.0 …
+    assert e.settings().step_max_norm == 1.0 and "max_norm = 1，" in e.output.value  # … what the step gets is
+
+
 @pytest.mark.parametrize("step, words", [
     (None, "还没有给出训练一步的函数：写 TrainingExplorer(step=train_step)"),
     (42, "step 应当是一个函数 step(parameters, optimizer, loss, max_norm)，收到的是 int。"),

@@ -321,6 +321,9 @@ class TrainingExplorer(HTMLView):
         """The settings the controls (or `values` over them) describe; ConfigError if they do not go together."""
         v = {k: w.value for k, w in self.controls.items()}
         v.update(values or {})
+        if isinstance(v.get("max_norm"), float):
+            # The slider's browser side snaps to min + k·step and sends 0.1 + 9 × 0.1 = 1.0000000000000002 back.
+            v["max_norm"] = round(v["max_norm"], 6)
         s = Settings(**v)
         if s.init == "打开门" and s.cell == "RNN":
             raise ConfigError("RNN 没有门，没有可以打开的门：「打开门」只对 GRU 和 LSTM 有意义（6.1 节）。"

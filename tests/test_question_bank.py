@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -139,8 +140,45 @@ def test_every_lecture_quiz_is_read():
     assert len(items) == count_quiz_calls() > 20
     assert {i.chapter for i in items} == {c.number for c in chapters.CHAPTERS if c.lecture}
     for item in items:
-        assert item.type == qb.SINGLE and item.difficulty == "中等" and item.explanation, item.id
+        assert item.type == qb.SINGLE and item.difficulty in qb.DIFFICULTIES and item.explanation, item.id
         assert len(item.answer) == 1 and item.answer in qb.LETTERS[:len(item.options)]
+
+
+def test_every_lecture_quiz_is_rated_by_the_instructor_and_the_ratings_differ():
+    """teacher/question_bank.toml rates each quiz by its cell id: none left to the default, all three levels used."""
+    rated = tomllib.loads((REPO / qb.BANK).read_text(encoding="utf-8"))["lecture_difficulty"]
+    for path in LECTURE_NOTEBOOKS:
+        assert sorted(rated.get(path.name, {})) == sorted(cell_id for _, cell_id, _ in qb.quiz_calls(path)), path.name
+    items = {i.id: i.difficulty for i in qb.lecture_items(REPO)}
+    assert set(items.values()) == set(qb.DIFFICULTIES)
+    assert items["lecture-03-01"] == "简单" and items["lecture-01-04"] == "困难"  # (400, 100); d2l's weights in RNNCell
+
+
+def _rate(course: Path, text: str) -> None:
+    """The course's bank: the repository's, with lecture 1's first rating replaced by `text`."""
+    bank = (REPO / qb.BANK).read_text(encoding="utf-8")
+    assert '52ae86a3 = "简单"' in bank
+    (course / qb.BANK).write_text(bank.replace('52ae86a3 = "简单"', text), encoding="utf-8")
+
+
+def test_a_quiz_nobody_rated_is_medium_and_a_rating_without_its_quiz_is_named(tmp_path):
+    course = _course_copy(tmp_path)
+    _rate(course, "")
+    assert next(i for i in qb.lecture_items(course) if i.id == "lecture-01-01").difficulty == "中等"
+    _rate(course, 'ch01-quiz-gone = "简单"')
+    with pytest.raises(CourseError, match=r"01_rnncell_loop\.ipynb.*ch01-quiz-gone.*没有 id 是它的自测题单元格"):
+        qb.lecture_items(course)
+
+
+@pytest.mark.parametrize("text, words", [
+    ('52ae86a3 = "容易"', r"单元格 52ae86a3 的难度应当是 简单、中等、困难 之一，收到的是 '容易'"),
+    ('52ae86a3 = "简单"\n[lecture_difficulty."07_attention.ipynb"]\nx = "简单"', r"讲义 07_attention\.ipynb.*课程地图里却没有"),
+])
+def test_a_bad_rating_is_one_chinese_sentence(tmp_path, text, words):
+    course = _course_copy(tmp_path)
+    _rate(course, text)
+    with pytest.raises(CourseError, match=words):
+        qb.lecture_items(course)
 
 
 def test_the_overview_has_no_quiz():

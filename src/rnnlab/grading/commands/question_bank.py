@@ -4,7 +4,8 @@ Two sources, both read as text (nothing is executed, torch is not imported):
 
 - every lecture quiz: the `quiz(question, options, answer=..., explanation=..., explanations=[...])`
   calls in the code cells of the lectures the course map lists (rnnlab/chapters.py of the course),
-  read with `ast` (literal arguments only), so a new chapter's quizzes arrive with it;
+  read with `ast` (literal arguments only), so a new chapter's quizzes arrive with it; their difficulty is
+  the instructor's rating in the bank's [lecture_difficulty] table (by lecture and cell id), 中等 if unrated;
 - the instructor-only items of teacher/question_bank.toml (never in the student edition): single
   and multiple choice, fill-in-the-shape and short answer, each with a `check` that the tests run
   (tests/test_question_bank.py: a shape's answer is computed by torch, see `run_check`).
@@ -43,7 +44,8 @@ OVERVIEW_LABEL = "课程概览"
 SINGLE, MULTIPLE, FILL, SHORT = "单选题", "多选题", "填空题", "简答题"
 TYPES = (SINGLE, MULTIPLE, FILL, SHORT)
 DIFFICULTIES = ("简单", "中等", "困难")
-# Lecture quizzes are self-checks placed right after the section they test: all 中等 (see README).
+# A lecture quiz's difficulty is the instructor's rating in the bank's [lecture_difficulty] table (by lecture and
+# the quiz's cell id, which stays when quizzes are added or moved); a quiz not rated there is 中等.
 LECTURE_DIFFICULTY = "中等"
 LETTERS = "ABCDEF"
 HEADER = ["题型", "题干", *(f"选项{c}" for c in LETTERS), "答案", "解析", "难度", "章节"]
@@ -170,18 +172,54 @@ def _checked_quiz(args: dict, where: str) -> dict:
 def lecture_items(course: Path) -> list[Item]:
     """Every quiz of every lecture of the course map, in chapter and lecture order."""
     by_lecture, labels = _chapter_labels(course)
+    ratings = _lecture_ratings(course, by_lecture)
     items = []
     for lecture, number in by_lecture.items():
         path = course / "notebooks" / lecture
         if not path.is_file():
             raise CourseError(f"课程地图列出了讲义 notebooks/{lecture}，课程目录里却没有它。")
-        for k, (index, _cell_id, q) in enumerate(quiz_calls(path), start=1):
+        rated = dict(ratings.get(lecture, {}))
+        for k, (index, cell_id, q) in enumerate(quiz_calls(path), start=1):
             stem = Path(lecture).stem.split("_")[0]
             items.append(Item(id=f"lecture-{stem}-{k:02d}", chapter=number, chapter_label=labels[number],
-                              type=SINGLE, difficulty=LECTURE_DIFFICULTY, stem=q["question"], options=q["options"],
-                              answer=LETTERS[q["answer"]], explanation=q["explanation"],
+                              type=SINGLE, difficulty=rated.pop(cell_id, LECTURE_DIFFICULTY), stem=q["question"],
+                              options=q["options"], answer=LETTERS[q["answer"]], explanation=q["explanation"],
                               option_feedback=q["feedback"], source=f"notebooks/{lecture} 第 {index} 个单元格"))
+        if rated:  # a rating whose quiz is gone or moved to a new cell would otherwise be dropped without a word
+            raise CourseError(f"{BANK} 的 [lecture_difficulty.\"{lecture}\"] 给单元格 {sorted(rated)} 评了难度，"
+                              f"但 notebooks/{lecture} 里没有 id 是它的自测题单元格：请改成自测题所在单元格的 id，或删掉这一行。")
     return items
+
+
+def _read_bank(course: Path) -> dict:
+    path = course / BANK
+    if not path.is_file():
+        raise CourseError(f"找不到 {BANK}（教师专用的题目）：它应当在课程目录 {course} 里。")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise CourseError(f"{BANK} 不是 UTF-8 编码的文本，请用 UTF-8 保存。") from None
+    except tomllib.TOMLDecodeError as e:
+        raise CourseError(f"{BANK} 不是合法的 TOML（{e}），请改正后再运行。") from None
+
+
+def _lecture_ratings(course: Path, by_lecture: dict) -> dict[str, dict[str, str]]:
+    """lecture file name -> {quiz cell id: difficulty}, from the bank's [lecture_difficulty] table (none without a bank)."""
+    if not (course / BANK).is_file():
+        return {}
+    table = _read_bank(course).get("lecture_difficulty", {})
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise CourseError(f"{BANK} 的 lecture_difficulty 应当按讲义分表，例如 "
+                          f"[lecture_difficulty.\"01_rnncell_loop.ipynb\"] 下面写 单元格id = \"简单\"。")
+    for lecture, rated in table.items():
+        if lecture not in by_lecture:
+            raise CourseError(f"{BANK} 给讲义 {lecture} 的自测题评了难度，课程地图里却没有这个讲义"
+                              f"（有的是 {'、'.join(by_lecture)}）。")
+        for cell_id, difficulty in rated.items():
+            if difficulty not in DIFFICULTIES:
+                raise CourseError(f"{BANK} 里 {lecture} 的单元格 {cell_id} 的难度应当是 {'、'.join(DIFFICULTIES)} 之一，"
+                                  f"收到的是 {difficulty!r}。")
+    return table
 
 
 # ------------------------------------------------------------------ the instructor-only items
@@ -192,15 +230,7 @@ FIELDS = {"id": str, "chapter": int, "type": str, "difficulty": str, "stem": str
 
 def teacher_items(course: Path) -> list[Item]:
     """The items of teacher/question_bank.toml, validated; a CourseError names the item and the field."""
-    path = course / BANK
-    if not path.is_file():
-        raise CourseError(f"找不到 {BANK}（教师专用的题目）：它应当在课程目录 {course} 里。")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise CourseError(f"{BANK} 不是 UTF-8 编码的文本，请用 UTF-8 保存。") from None
-    except tomllib.TOMLDecodeError as e:
-        raise CourseError(f"{BANK} 不是合法的 TOML（{e}），请改正后再运行。") from None
+    data = _read_bank(course)
     raw = data.get("items")
     if not isinstance(raw, list) or not raw:
         raise CourseError(f"{BANK} 里没有题目：每道题写成一个 [[items]] 表。")

@@ -128,18 +128,36 @@ def table(out):
 
 
 @pytest.fixture(scope="module")
-def sequential(klass):
-    """The class graded as before parallel grading: nbgrader's own CLI, one process, one student after another."""
+def both(klass):
+    """The class graded twice at the same time, each in its own copy: nbgrader's own CLI (one process, one student
+    after another) and --jobs 2 (while another process holds the gradebook locked for 7 s once the workers run).
+    At the same time because both spend seconds waiting (s03's cell limit, the lock), not computing."""
     course = copy_of(klass, "sequential")
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", AID, "--force"], cwd=course,
-                          env=course_env(), capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return course, proc
+    seq = subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", AID, "--force"], cwd=course,
+                           env=course_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        par = _parallel(klass)
+        out, err = seq.communicate(timeout=300)
+    finally:
+        if seq.poll() is None:
+            seq.kill()
+    assert seq.returncode == 0, out[-3000:] + err[-3000:]
+    return (course, subprocess.CompletedProcess(seq.args, 0, out, err)), par
 
 
 @pytest.fixture(scope="module")
-def parallel(klass):
+def sequential(both):
+    """The class graded as before parallel grading: nbgrader's own CLI, one process, one student after another."""
+    return both[0]
+
+
+@pytest.fixture(scope="module")
+def parallel(both):
     """--jobs 2 while another process holds the gradebook locked for 7 s once the workers run."""
+    return both[1]
+
+
+def _parallel(klass):
     course = copy_of(klass, "parallel")
     proc = start_cli(course, "autograde", AID, "--jobs", "2")
     held = {}

@@ -50,7 +50,7 @@ CHAPTERS: tuple[Chapter, ...] = (
             builds_on="第 1 章的单元循环（`nn.RNN` 的每一层就是它）",
             objectives=("区分 `output`（最上面一层每个时间步的隐状态）和 `h_n`（每层、每个方向读完整条序列后的隐状态）",
                         "推出多层、`batch_first` 时每个参数和张量的形状，说明 `batch_first` 为什么不影响 `h_0` 和 `h_n`",
-                        "用单元的循环逐层复现多层 `nn.RNN`"),
+                        "逐层复现多层 `nn.RNN`：下一层读入的是上一层的 `output`，不是 `x`"),
             minutes=(75, 65)),
     Chapter(3, "LSTM 的形状", "03_lstm_shapes.ipynb", "a3_lstm",
             "为什么 `weight_hh_l0` 是 (400, 100)：4 个门块叠在一起", ("gates", "module"),

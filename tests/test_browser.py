@@ -849,6 +849,13 @@ def _operate_training(page, nb, ex, cdp, what):
     stopped = wait_for(lambda: (lambda s: s if s["state"] != "running" else None)(read()), 20, f"{what}：按空格停止训练")
     assert stopped["state"] == "stopped" and stopped["step"] < stopped["total"], stopped
     assert "已停止" in stopped["text"] and not stopped["train"] and stopped["stop"], stopped
+    # The 进度 bar, to a screen reader: a progress bar named by its label, the share of steps done as its value.
+    bar = ex.locator(".widget-hprogress .progress")
+    bar.evaluate("el => el.setAttribute('data-kb', 'progress')")
+    assert accessible(cdp, "progress") == ("progressbar", "进度"), f"{what}：读屏软件不知道这是进度条"
+    share = round(100 * stopped["step"] / stopped["total"])
+    assert 0 < share < 100 and abs(int(bar.get_attribute("aria-valuenow") or -9) - share) <= 1, (
+        f"{what}：进度条念出的进度 {bar.get_attribute('aria-valuenow')!r} 不是已完成的 {share}%")
     focus_goes_to("训练", "训练停下、「停止」变灰之后")
     assert nb.js(_NOTEBOOK) == before, f"{what}：按键被 JupyterLab 当成了 notebook 的快捷键"
     assert kernel_value(nb, "training.running") == "False"

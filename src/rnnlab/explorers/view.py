@@ -106,6 +106,8 @@ def check_value(widget: W.Widget, name: str, value, note: str = ""):
 # * a slider is drawn by noUiSlider: its handle (role="slider") and the number box beside it (contenteditable)
 #   are not <input>s, so the description's <label> names neither ("slider, 2", no name). Both are named by
 #   that label (aria-labelledby), the box is a textbox; a disabled slider's handle leaves the Tab order;
+# * a progress bar (「进度」) is two bare <div>s: it gets role="progressbar", its label as name and, kept up to date,
+#   the percentage done as its value (the bar's width is the only place the front end writes it);
 # * JupyterLab's command-mode shortcuts take keys from a focused dropdown: ↓ moved to the next cell, and
 #   typing "r" (for RNN) turned the explorer's cell into a raw cell. Keys a control uses stop at the
 #   explorer (stopPropagation: the control still gets them); Ctrl/Meta shortcuts go on to JupyterLab;
@@ -146,6 +148,19 @@ KEYBOARD_JS = r"""
       }
     });
   }
+  function nameProgress(root) {
+    root.querySelectorAll('.widget-hprogress').forEach(function (box) {
+      var label = box.querySelector(':scope > label.widget-label'), bar = box.querySelector('.progress');
+      if (!label || !bar || !label.textContent.trim()) return;
+      if (!label.id) label.id = 'rnnlab-label-' + (window.__rnnlabLabels = (window.__rnnlabLabels || 0) + 1);
+      var fill = bar.querySelector('.progress-bar'), done = Math.round(parseFloat(fill && fill.style.width) || 0);
+      set(bar, 'role', 'progressbar');
+      set(bar, 'aria-labelledby', label.id);
+      set(bar, 'aria-valuemin', '0');
+      set(bar, 'aria-valuemax', '100');
+      set(bar, 'aria-valuenow', String(Math.max(0, Math.min(100, done))));
+    });
+  }
   function setUp(root) {
     if (root.__rnnlabKeyboard) return;
     root.__rnnlabKeyboard = true;
@@ -153,19 +168,22 @@ KEYBOARD_JS = r"""
     root.addEventListener('keydown', function (e) { if (ownKey(e.target, e)) e.stopPropagation(); });
     root.addEventListener('focusin', function (e) { last = e.target; });
     nameSliders(root);
+    nameProgress(root);
     new MutationObserver(function (records) {
       nameSliders(root);
+      nameProgress(root);
       var now = document.activeElement, idle = !now || now === document.body;
       records.forEach(function (m) {
         var b = m.target;
-        if (m.type === 'attributes' && b.matches('button') && b.disabled && b === last && (idle || now === b))
+        if (m.type === 'attributes' && m.attributeName === 'disabled' && b.matches('button') && b.disabled &&
+            b === last && (idle || now === b))
           lost = b.parentElement;
       });
       if (!lost) return;
       if (!idle && !lost.contains(now)) { lost = null; return; }
       var next = Array.prototype.find.call(lost.querySelectorAll(':scope > button'), function (x) { return !x.disabled; });
       if (next) { lost = null; next.focus(); }
-    }).observe(root, {subtree: true, childList: true, attributes: true, attributeFilter: ['disabled']});
+    }).observe(root, {subtree: true, childList: true, attributes: true, attributeFilter: ['disabled', 'style']});
   }
   var tries = 0;
   (function look() {

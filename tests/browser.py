@@ -38,6 +38,7 @@ import nbformat
 
 # Debian's chromium and the flags every headless run uses: one finder for the tests and the course's PDF printer.
 from rnnlab.grading.printing import CHROMIUM_ARGS, find_chromium  # noqa: F401  (find_chromium: for the tests)
+from service import Service
 
 
 # JupyterLab user settings for the test server.
@@ -72,7 +73,7 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
 
 # ------------------------------------------------------------------ the server
 
-class LabServer:
+class LabServer(Service):
     """`python -m jupyter lab` on a free port of 127.0.0.1 with a random token; stopped on exit, always."""
 
     def __init__(self, root: Path, python: str = sys.executable, start_timeout: float = 60):
@@ -209,20 +210,6 @@ class LabServer:
 
     def cleanup(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def __enter__(self) -> "LabServer":
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            self.cleanup()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        try:
-            self.stop()
-        finally:
-            self.cleanup()
 
 
 class MakeLab(LabServer):

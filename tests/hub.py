@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from conftest import REPO
+from service import Service
 
 HUB_DIR = REPO / "deploy" / "hub"
 sys.path.insert(0, str(HUB_DIR))  # coursehub: the hub's own modules (limits, services, startup)
@@ -145,7 +146,7 @@ class Accounts:
             subprocess.run([_sbin("groupdel"), g], capture_output=True)
 
 
-class CourseHub:
+class CourseHub(Service):
     def __init__(self, students: int = 4, tas: int = 1, memory: str = "1200M", cpu: float = 1.0,
                  cull_timeout: int = 3600, crowd: int = 0, exchange_size: str | None = None):
         self.n_students, self.n_tas = students, tas
@@ -440,17 +441,3 @@ class CourseHub:
             if self.exchange_size and os.path.ismount(self.exchange):
                 subprocess.run(["umount", "--lazy", str(self.exchange)], capture_output=True)
             shutil.rmtree(self.base, ignore_errors=True)
-
-    def __enter__(self) -> "CourseHub":
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            self.cleanup()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        try:
-            self.stop()
-        finally:
-            self.cleanup()

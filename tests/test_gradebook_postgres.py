@@ -171,6 +171,26 @@ def test_two_graders_on_two_checkouts_grade_at_once_and_export_one_table(pg, rep
     assert any(AID in h for h in header) and any(AID2 in h for h in header)
 
 
+def test_the_same_assignment_from_another_checkout_is_refused_while_it_is_being_graded(pg, repo, tmp_path_factory,
+                                                                                     monkeypatch):
+    """While one grader's autograde holds a1 (held here by the same function that command holds it with: a
+    PostgreSQL advisory lock), an autograde of a1 from another checkout is one Chinese sentence naming who holds it,
+    and grades nothing; once the first is done it grades. (Two assignments at once: the test above.)"""
+    from rnnlab.grading.commands.autograde import one_grader_per_assignment
+
+    url = pg.create_database("same_assignment")
+    course = new_course(repo, tmp_path_factory, "grader-c", url)
+    monkeypatch.setenv("RNNLAB_DB_URL", url)
+    with one_grader_per_assignment([AID2, AID]):
+        proc = cli(course, "autograde", AID, "--jobs", "1", url=url)
+        assert proc.returncode != 0 and "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+        holder = f"rnnlab autograde, {os.environ.get('USER') or os.getuid()}@{os.uname().nodename}, pid {os.getpid()}"
+        assert f"作业 a1_rnncell 正在由另一处批改（{holder}）" in proc.stderr, proc.stderr
+        assert scores(url) == {} and not (course / "autograded").exists()
+    ok(cli(course, "autograde", AID, "--jobs", "1", url=url))
+    assert sorted(scores(url)) == [s for s, _ in ROSTER]
+
+
 # ------------------------------------------------------------------ moving, backing up, restoring
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 
 The steps, in the order `run` takes them:
 
-1. one autograde command per course at a time (`one_run_at_a_time`, an flock on .autograde.lock);
+1. one autograde command per course at a time (`one_run_at_a_time`, an flock on .autograde.lock) and, with the
+   gradebook on PostgreSQL, one grader per assignment across checkouts (`one_grader_per_assignment`);
 2. the (assignment, student) pairs to grade (`_autograde_pairs`), creating a fresh clone's gradebook
    entries from source/ first (`ensure_gradebook`); folders whose names nbgrader would read as
    glob patterns are set aside (`_glob_named`);
@@ -64,6 +65,60 @@ def one_run_at_a_time(course: Path):
         f.truncate(0)
         fcntl.flock(f, fcntl.LOCK_UN)
         f.close()
+
+
+# The namespace of autograde's advisory locks in the gradebook's database (any fixed 32-bit number; the second
+# key is the assignment's).
+LOCK_SPACE = 0x524E4C42  # "RNLB"
+
+
+def assignment_lock_key(aid: str) -> int:
+    """The second key of `aid`'s advisory lock: a signed 32-bit number from its name (crc32)."""
+    import zlib
+
+    key = zlib.crc32(aid.encode("utf-8"))
+    return key - (1 << 32) if key >= 1 << 31 else key
+
+
+@contextmanager
+def one_grader_per_assignment(aids: list[str]):
+    """With the gradebook on PostgreSQL: hold an advisory lock per assignment for the whole command, or refuse.
+
+    Graders on two checkouts share only the database. Two of them grading the same assignment at once would each
+    write every student's grades, the later silently replacing the earlier, while each checkout's autograded/ keeps
+    its own run: which feedback matches the gradebook? The course's flock cannot see the other checkout; the
+    database can. Its advisory locks belong to a connection, so a command that dies never leaves one behind.
+    Different assignments take different locks: two graders on two assignments go on at once.
+    """
+    url = gradebook.server_url()
+    if url is None:
+        yield
+        return
+    import sqlalchemy as sa
+
+    # Shown to the grader who is refused. PostgreSQL keeps printable ASCII only in an application_name.
+    who = f"rnnlab autograde, {os.environ.get('USER') or os.getuid()}@{os.uname().nodename}, pid {os.getpid()}"
+    engine = sa.create_engine(url, connect_args={"application_name": who[:63]}, poolclass=sa.pool.NullPool)
+    try:
+        conn = engine.connect()
+    except sa.exc.OperationalError as e:
+        raise CourseError(f"连不上成绩册数据库 {gradebook.where(Path())}（环境变量 {gradebook.ENV}）："
+                          f"{gradebook.first_line(e)}") from None
+    try:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        for aid in aids:
+            key = assignment_lock_key(aid)
+            if not conn.execute(sa.text("SELECT pg_try_advisory_lock(:a, :b)"), {"a": LOCK_SPACE, "b": key}).scalar():
+                holder = conn.execute(sa.text(
+                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE l.locktype = 'advisory' AND l.classid = (:a)::oid AND l.objid = (:b)::oid AND l.granted"),
+                    {"a": LOCK_SPACE, "b": key & 0xFFFFFFFF}).scalar() or "另一位助教"
+                raise CourseError(f"作业 {aid} 正在由另一处批改（{holder}），成绩册是同一个数据库。等它结束再运行："
+                                  "两处同时批改同一份作业，后批完的会覆盖先批完的成绩。这次什么也没有批改。")
+        yield
+    finally:
+        conn.close()  # the locks end with the connection
+        engine.dispose()
 
 
 def submitted_students(course: Path, aid: str) -> list[str]:
@@ -193,6 +248,11 @@ def _autograde(course: Path, args) -> str:
         sandbox.preflight(course)
     except sandbox.SandboxUnavailable as e:
         raise CourseError(str(e)) from None
+    with one_grader_per_assignment(list(dict.fromkeys(aid for aid, _ in pairs))):
+        return _grade(course, pairs, not_graded, workers)
+
+
+def _grade(course: Path, pairs, not_graded: str, workers: int) -> str:
     # `workers` worker processes, one submission at a time each; each submission's log is printed
     # when it is graded, then the table below (autograde_workers.py says why the gradebook stays whole).
     # One run id for every worker: the table counts only this run's incident lines.

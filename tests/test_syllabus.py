@@ -333,6 +333,35 @@ def test_the_pdf_embeds_its_chinese_fonts(built):
     assert any("NotoSerifCJK" in n for n in cjk) and any("NotoSansCJK" in n for n in cjk), out
 
 
+def test_fonts_read_once_for_several_pages_give_each_page_the_same_glyphs():
+    """make handouts cuts each CJK font once for all its pages (printing.prepare_fonts), then each page's subset
+    from that: every page gets the same characters, names, advance widths and outlines as when cut directly."""
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    found = printing.font_file("Noto Sans CJK SC", 400)
+    require("中文字体的测试", None if found else f"没有找到 Noto Sans CJK SC（{printing.FONT_HINT}）")
+    pages = ["隐状态 h_n 与 weight_hh_l0 的形状", "遗忘门、输入门：(400, 100)"]
+    direct = [TTFont(io.BytesIO(printing.subset_truetype(*found, p))) for p in pages]
+    printing._PREPARED.clear()
+    try:
+        printing.prepare_fonts([f'<p style="font-family: Noto Sans CJK SC">{p}</p>' for p in pages])
+        assert (str(found[0]), found[1]) in printing._PREPARED
+        via = [TTFont(io.BytesIO(printing.subset_truetype(*found, p))) for p in pages]
+        outside = TTFont(io.BytesIO(printing.subset_truetype(*found, "梯度")))  # not on those pages: the installed font
+    finally:
+        printing._PREPARED.clear()
+    for d, v in zip(direct, via):
+        dmap, vmap = d.getBestCmap(), v.getBestCmap()
+        assert dmap.keys() == vmap.keys() and d["name"].getDebugName(6) == v["name"].getDebugName(6)
+        for cp, glyph in dmap.items():
+            assert d["hmtx"][glyph] == v["hmtx"][vmap[cp]], chr(cp)
+            assert list(d["glyf"][glyph].getCoordinates(d["glyf"])[0]) == \
+                list(v["glyf"][vmap[cp]].getCoordinates(v["glyf"])[0]), chr(cp)
+    assert {ord("梯"), ord("度")} <= outside.getBestCmap().keys()
+
+
 @pytest.mark.e2e
 def test_the_pdf_has_the_chapter_titles_and_the_headings(built):
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(built / "syllabus.pdf"), "-"],

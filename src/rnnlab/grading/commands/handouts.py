@@ -48,11 +48,15 @@ def build(course: Path, out: Path, executed: Path | None = None, answers: bool =
     out = writable_out(course, out)
     paths = executed_lectures(course, executed, only=only, log=log)
     kit.copy_assets(course, out)
-    pdfs = []
+    pages = {}
     for path in paths:
         nb = nbformat.read(str(path), as_version=4)
-        page = out / f"{path.stem}.html"
-        page.write_text(handout_html(nb, path.stem, answers), encoding="utf-8")
+        pages[path] = out / f"{path.stem}.html"
+        pages[path].write_text(handout_html(nb, path.stem, answers), encoding="utf-8")
+    if len(pages) > 1:  # each CJK font read once for all the handouts, not once per handout
+        printing.prepare_fonts([page.read_text(encoding="utf-8") for page in pages.values()])
+    pdfs = []
+    for path, page in pages.items():
         if log:
             log(f"{path.stem}.pdf：打印中……")
         pdfs.append(printing.html_to_pdf(page, out / f"{path.stem}.pdf", timeout=180))

@@ -133,14 +133,18 @@ def both(klass):
     after another) and --jobs 2 (while another process holds the gradebook locked for 7 s once the workers run).
     At the same time because both spend seconds waiting (s03's cell limit, the lock), not computing."""
     course = copy_of(klass, "sequential")
-    seq = subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", AID, "--force"], cwd=course,
-                           env=course_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        par = _parallel(klass)
-        out, err = seq.communicate(timeout=300)
-    finally:
-        if seq.poll() is None:
-            seq.kill()
+    # Into files, not pipes: nbgrader prints s07's 2 MB, and a full pipe nobody reads yet would stop it.
+    logs = [klass.parent / "sequential.out", klass.parent / "sequential.err"]
+    with open(logs[0], "w") as out, open(logs[1], "w") as err:
+        seq = subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", AID, "--force"], cwd=course,
+                               env=course_env(), stdout=out, stderr=err, text=True)
+        try:
+            par = _parallel(klass)
+            seq.wait(timeout=300)
+        finally:
+            if seq.poll() is None:
+                seq.kill()
+    out, err = (p.read_text() for p in logs)
     assert seq.returncode == 0, out[-3000:] + err[-3000:]
     return (course, subprocess.CompletedProcess(seq.args, 0, out, err)), par
 

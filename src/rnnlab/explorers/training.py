@@ -322,7 +322,7 @@ class TrainingExplorer(HTMLView):
         v = {k: w.value for k, w in self.controls.items()}
         v.update(values or {})
         if isinstance(v.get("max_norm"), float):
-            # The slider's browser side snaps to min + k·step and sends 0.1 + 9 × 0.1 = 1.0000000000000002 back.
+            # The slider's browser side snaps to min + k·step in floating point: 1.0 comes back as 1.0000000000000002.
             v["max_norm"] = round(v["max_norm"], 6)
         s = Settings(**v)
         if s.init == "打开门" and s.cell == "RNN":

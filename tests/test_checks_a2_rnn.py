@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -376,6 +379,17 @@ def test_io_shapes_correct_styles_pass():
 
 def test_io_shapes_expectation_is_torchs():
     assert checks.io_shapes_by_torch(5, 3, 4, 6, 2, True) == ((3, 5, 6), (2, 3, 6))
+
+
+def test_io_shapes_expectation_draws_no_random_number_and_imports_no_sympy():
+    """The visible check runs in the student's kernel: it must not advance their generator, and a forward on
+    the meta device (torch's Python decompositions) would import sympy there, a second of CPU per kernel."""
+    code = ("import sys, torch\nfrom rnnlab.checks import a2_rnn\n"
+            "torch.manual_seed(3); a = torch.rand(2); torch.manual_seed(3)\n"
+            "shapes = a2_rnn.io_shapes_by_torch(4, 2, 3, 5, 2, False)\n"
+            "print(shapes, torch.equal(torch.rand(2), a), 'sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")[-2]
+    assert out == "((4, 2, 5), (2, 2, 5)) True False", out
 
 
 IO_BF = checks.check_rnn_io_shapes_batch_first

@@ -2,7 +2,7 @@
 its hidden tests use too.
 
 Every expectation is torch's own answer, computed before the student's function runs:
-shapes from a forward on the meta device, values from the nn.RNN itself. Diagnosis asks
+shapes from a forward of zeros through an nn.RNN, values from the nn.RNN itself. Diagnosis asks
 which plausible mistake the student's result matches: each "variant" is torch's answer to
 a slightly different question (another nonlinearity, zeroed biases, transposed weights,
 h0[0] for every layer, x fed to every layer...), built from real torch modules, so no
@@ -47,10 +47,16 @@ NO_EDIT = "manual_rnn 修改了 rnn 的参数：只读取 weight_ih_l{k} 等参�
 # ------------------------------------------------------------------ torch as the oracle
 
 def io_shapes_by_torch(seq_len, batch, input_size, hidden_size, num_layers=1, batch_first=False):
-    """(output shape, h_n shape) of a single-direction nn.RNN, from a forward on the meta device."""
-    rnn = nn.RNN(input_size, hidden_size, num_layers, batch_first=batch_first, device="meta")
-    x = torch.empty((batch, seq_len, input_size) if batch_first else (seq_len, batch, input_size), device="meta")
-    output, h_n = rnn(x)
+    """(output shape, h_n shape) of a single-direction nn.RNN, from a forward of zeros on the CPU.
+
+    Not on the meta device: meta tensors go through torch's Python decompositions, whose first use
+    imports sympy (a second of CPU in every student's kernel). The module's random initialisation
+    runs on a forked generator: the student's random numbers are not advanced.
+    """
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        rnn = nn.RNN(input_size, hidden_size, num_layers, batch_first=batch_first, device="cpu", dtype=torch.float32)
+        shape = (batch, seq_len, input_size) if batch_first else (seq_len, batch, input_size)
+        output, h_n = rnn(torch.zeros(shape, dtype=torch.float32, device="cpu"))
     return tuple(output.shape), tuple(h_n.shape)
 
 

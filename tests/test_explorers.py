@@ -81,6 +81,18 @@ def test_state_chips_say_layers_times_directions_and_hidden_units_or_projection(
     assert chips["c_n"] == [("层数×方向数", "2"), ("批量", "3"), ("隐藏单元", "11")]
 
 
+def test_each_dimensions_origin_is_text_in_its_row_not_only_a_hover_title():
+    """A keyboard or screen-reader user, a tablet and the printed handout see no `title` tooltip."""
+    e = ModuleExplorer(module="LSTM", input_size=7, hidden_size=11, num_layers=3, bidirectional=True)
+    rows = re.findall(r"<tr><td[^>]*><code>(\w+)</code></td>(.*?)</tr>", e.output.value.split("rnnlab-tensors")[1])
+    assert [name for name, _ in rows] == ["input", "output", "h_n", "c_n"]
+    for name, row in rows:
+        titles = [unescape(t) for t in re.findall(r'class="rnnlab-dim"[^>]*title="([^"]*)"', row)]
+        visible = unescape(re.sub(r"<[^>]+>", "", row.split("</span>)")[-1]))
+        assert titles and visible.startswith("；".join(f"第 {k} 维：{t}" for k, t in enumerate(titles))), (name, visible)
+    assert "第 0 维：num_layers 3 × 方向数 2" in unescape(rows[2][1])
+
+
 @pytest.mark.parametrize("module", ["GRU", "GRUCell", "LSTM", "LSTMCell"])
 def test_nonlinearity_is_refused_where_torch_refuses_it(module):
     e = ModuleExplorer(module=module, nonlinearity="relu")

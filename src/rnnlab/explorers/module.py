@@ -10,6 +10,7 @@ meta device at every change, and the "用 torch 核对" button runs a full meta 
 from __future__ import annotations
 
 from dataclasses import asdict
+from html import escape
 
 import ipywidgets as W
 
@@ -25,16 +26,22 @@ _CELL_DISABLES = ("num_layers", "bidirectional", "batch_first", "dropout", "proj
 _ONLY_FOR = {"proj_size": (lambda m: m == "LSTM", "0"), "nonlinearity": (lambda m: m.startswith("RNN"), "tanh")}
 
 
+def origins(dims) -> str:
+    """第 0 维：seq_len；第 1 维：batch …: where each dimension's size comes from."""
+    return escape("；".join(f"第 {k} 维：{d.why}" for k, d in enumerate(dims)))
+
+
 def render_report(report: Report) -> str:
     """The explorer's HTML for a valid configuration."""
     cfg = report.config
     rows = []
     for p in report.params:
-        why = "；".join(f"第 {k} 维：{d.why}" for k, d in enumerate(p.dims))
-        rows.append([code(p.name), f"<b>{shape_text(p.shape)}</b>", f"{p.numel:,}", why])
+        rows.append([code(p.name), f"<b>{shape_text(p.shape)}</b>", f"{p.numel:,}", origins(p.dims)])
     params = table(["参数名", "形状", "元素个数", "每一维的由来"], rows, "rnnlab-params")
-    trows = [[code(t.name), dim_chips(t.dims), t.note] for t in report.tensors]
-    tensors = table(["张量", "形状（每一维的含义）", "说明"], trows, "rnnlab-tensors")
+    # The origins are text in the table too, not only the chips' hover titles: read from the
+    # keyboard, by a screen reader, on a tablet and in the printed handouts alike.
+    trows = [[code(t.name), dim_chips(t.dims), origins(t.dims), t.note] for t in report.tensors]
+    tensors = table(["张量", "形状（每一维的含义）", "每一维的由来", "说明"], trows, "rnnlab-tensors")
     total = (f'<p class="rnnlab-total">参数总数：<b>{report.total_params:,}</b>'
              f"（{len(report.params)} 个参数张量）</p>")
     warnings = "".join(message(w, "warning") for w in report.warnings)

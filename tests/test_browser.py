@@ -361,6 +361,41 @@ def test_jupyterlab_menus_are_in_chinese(lab, page):
         assert [m for m in got if m in ZH_MENUS] == ZH_MENUS, f"菜单栏不是中文：{got}"
 
 
+def test_nbgraders_student_tools_speak_chinese(lab, page):
+    """nbgrader's Validate button, its result dialog and the Assignments panel have no translation of their own
+    (their English is written into the page): rnnlab-lab:nbgrader-zh (labextension/src/nbgrader_zh.js) replaces
+    nbgrader's exact strings where nbgrader puts them, and nothing else. The dialog is checked in
+    test_student_first_hour.py and, on the hub, in test_hub.py."""
+    with shot_on_failure(page, "nbgrader-zh"):
+        nb = Notebook.open(page, lab, ASSIGNMENT)
+        assert nb.js("window.jupyterapp.isPluginActivated('rnnlab-lab:nbgrader-zh')"), "rnnlab-lab:nbgrader-zh 没有加载"
+        button = page.locator(".jp-NotebookPanel:visible .validate-button")
+        wait_for(lambda: button.inner_text().strip() == "验证", 10, "工具栏上的 Validate 换成中文")
+        assert button.get_attribute("title").startswith("验证作业") and button.get_attribute("aria-label") == "验证"
+        # A student's own text that is one of nbgrader's strings stays as written.
+        nb.js("R.panel(path).content.activeCell.model.sharedModel.setSource('Submit')")
+        editor = page.locator(".jp-NotebookPanel:visible .jp-Cell.jp-mod-active .cm-content")
+        page.wait_for_timeout(300)
+        assert editor.inner_text().strip() == "Submit", editor.inner_text()
+
+        page.evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-assignment-list')")
+        panel = page.locator("#assignments")
+        panel.wait_for()
+        wait_for(lambda: "已发布的作业" in panel.inner_text(), 10, "Assignments 面板换成中文")
+        text = panel.inner_text()
+        for heading in ("这门课已发布、已下载和已提交的作业：", "已发布的作业", "已下载的作业", "已提交的作业"):
+            assert heading in text, text
+        assert not re.search(r"(Released|Downloaded|Submitted) assignments|for course:|please wait", text), text
+        assert page.locator("#refresh_assignments_list").get_attribute("title") == "刷新作业列表"
+        tab = page.locator('.lm-TabBar-tab[data-id="nbgrader-assignment-list"]')
+        assert tab.inner_text().strip() == "作业", tab.inner_text()
+        page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+        items = [t.strip() for t in page.locator(".lm-Menu-itemLabel").all_inner_texts() if t.strip()]
+        page.keyboard.press("Escape")
+        assert "作业列表" in items and "Assignment List" not in items, items
+        assert page.console_errors == [], page.console_errors
+
+
 # ------------------------------------------------------------------ 2. the module explorer
 
 _READ_EXPLORER = r"""

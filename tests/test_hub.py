@@ -6,7 +6,7 @@ The loop, in the order a class lives it (the `classroom` fixture plays it once, 
 
 - the instructor, as the shared grader account in the course directory, releases a1_rnncell;
 - student 1, in the browser: logs in at the hub, finds JupyterLab in Chinese, opens the Assignments
-  panel (Nbgrader → Assignment List), fetches a1, puts the reference answers into the notebook (through
+  panel (Nbgrader → 作业列表: nbgrader's English, put into Chinese by rnnlab-lab), fetches a1, puts the reference answers into the notebook (through
   the contents API), presses Validate, then Submit;
 - students 2–4 through their own servers' REST endpoints (nbgrader's assignment_list handlers, each
   with their own API token): 2 submits an unanswered notebook, then the answered one (the newest is
@@ -67,7 +67,7 @@ SHOTS = Path(os.environ.get("RNNLAB_BROWSER_SHOTS") or REPO / "build" / "test-ar
 MEMORY = "1200M"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\n(.*?)^[ \t]*### END HIDDEN TESTS\n?", re.S | re.M)
-VALIDATE_OK = "Success! Your notebook passes all the tests."  # nbgrader's panel has no translation
+VALIDATE_OK = "通过了！笔记本里的可见检查全部通过（批改时还有隐藏测试）。"  # rnnlab-lab:nbgrader-zh's Chinese
 CROWD = 36  # the load test: the loop's 4 students and 36 more, 40 at once (tests/crowd.py)
 
 
@@ -124,6 +124,8 @@ class Classroom:
     hub: CourseHub
     menus: list[str] = field(default_factory=list)
     nbgrader_menu: list[str] = field(default_factory=list)
+    panel_text: str = ""
+    panel_tab: str = ""
     validate_text: str = ""
     feedback_text: str = ""
     shots: dict[str, Path] = field(default_factory=dict)
@@ -164,18 +166,19 @@ class StudentInBrowser:
         page = self.page
         page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
         items = [t for t in page.locator(".lm-Menu-itemLabel").all_inner_texts() if t.strip()]
-        page.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
+        page.locator(".lm-Menu-itemLabel", has_text="作业列表").click()
         page.locator("#released_assignments_list .list_item", has_text=AID).wait_for(timeout=60_000)
+        self.panel_tab = page.locator('.lm-TabBar-tab[data-id="nbgrader-assignment-list"]').inner_text()
         return items
 
     def fetch(self) -> None:
-        self.page.locator("#released_assignments_list .list_item", has_text=AID).locator("button", has_text="Fetch").click()
+        self.page.locator("#released_assignments_list .list_item", has_text=AID).locator("button", has_text="取回").click()
         self.page.locator("#fetched_assignments_list .list_item", has_text=AID).first.wait_for(timeout=60_000)
 
     def validate(self) -> str:
         page = self.page
         page.locator("#fetched_assignments_list a.assignment-notebooks-link", has_text=AID).click()
-        page.locator("#fetched_assignments_list button", has_text="Validate").first.click()
+        page.locator("#fetched_assignments_list button", has_text="验证").first.click()
         dialog = page.locator(".jp-Dialog")
         dialog.wait_for(timeout=180_000)
         return dialog.inner_text()
@@ -185,14 +188,14 @@ class StudentInBrowser:
         self.page.locator(".jp-Dialog").wait_for(state="detached")
 
     def submit(self) -> None:
-        self.page.locator("#fetched_assignments_list button", has_text="Submit").first.click()
+        self.page.locator("#fetched_assignments_list button", has_text="提交").first.click()
         self.page.locator("#submitted_assignments_list .list_item", has_text=AID).first.wait_for(timeout=60_000)
 
     def open_feedback(self) -> str:
         page = self.page
         page.locator("#refresh_assignments_list").click()
-        page.locator("#submitted_assignments_list button", has_text="Fetch Feedback").first.click()
-        page.locator("#submitted_assignments_list a", has_text="view feedback").first.click()  # the file browser goes there
+        page.locator("#submitted_assignments_list button", has_text="取回反馈").first.click()
+        page.locator("#submitted_assignments_list a", has_text="查看反馈").first.click()  # the file browser goes there
         page.locator(".jp-DirListing-item", has_text=f"{AID}.html").first.dblclick()
         body = page.frame_locator(".jp-MainAreaWidget iframe").locator("body")
         wait_for(lambda: "得分" in body.inner_text(), 60, "反馈页面显示出来")
@@ -212,6 +215,7 @@ def classroom(hub) -> Classroom:
             student.log_in()
             room.menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
             room.nbgrader_menu = student.open_assignments()
+            room.panel_tab = student.panel_tab
             student.shot(room, "01-assignments-panel")
             student.fetch()
             put_answers(hub, s1)
@@ -220,6 +224,7 @@ def classroom(hub) -> Classroom:
             student.close_dialog()
             student.submit()
             student.shot(room, "03-submitted")
+            room.panel_text = page.locator("#assignments").inner_text()
             room.lap("browser: log in, fetch, validate, submit")
 
             # Students 2-4 through their servers' REST endpoints.
@@ -291,7 +296,12 @@ def test_the_students_lab_is_chinese_with_the_assignments_panel_and_no_teacher_t
     assert classroom.menus[:5] == ["文件", "编辑", "查看", "运行", "内核"], classroom.menus
     assert "设置" in classroom.menus and "帮助" in classroom.menus
     # nbgrader's menu holds the Assignments panel alone: Formgrader, Create Assignment, Courses are off.
-    assert classroom.nbgrader_menu == ["Assignment List"], classroom.nbgrader_menu
+    assert classroom.nbgrader_menu == ["作业列表"], classroom.nbgrader_menu
+    # nbgrader's panel itself has no translation: rnnlab-lab:nbgrader-zh (labextension/) gives it one.
+    assert classroom.panel_tab.strip() == "作业", classroom.panel_tab
+    for heading in ("已发布的作业", "已下载的作业", "已提交的作业", "提交", "取回反馈"):  # 「验证」: clicked above
+        assert heading in classroom.panel_text, classroom.panel_text
+    assert not re.search(r"assignments|Fetch|Submit|Validate", classroom.panel_text), classroom.panel_text
     student = hub.students[0]
     page = hub.server(student, "lab", raw=True).decode()
     config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S).group(1))
@@ -308,7 +318,7 @@ def test_the_students_lab_is_chinese_with_the_assignments_panel_and_no_teacher_t
 
 
 def test_validate_in_the_panel_passes_the_reference_answers(classroom):
-    assert "Validation Results" in classroom.validate_text and VALIDATE_OK in classroom.validate_text, classroom.validate_text
+    assert "验证结果" in classroom.validate_text and VALIDATE_OK in classroom.validate_text, classroom.validate_text
 
 
 def test_the_newest_of_two_submissions_is_collected_and_graded_once(classroom):
@@ -482,7 +492,7 @@ def test_a_full_exchange_disk_is_said_in_chinese_and_loses_nothing(crowd, classr
         reply = hub.server(student, "assignments/submit", "POST", {"course_id": COURSE_ID, "assignment_id": aid})
         assert reply["success"] is False
         said = reply["value"].strip().splitlines()[-1]
-        assert "磁盘已满" in said and "没有丢" in said and "Submit" in said, reply["value"]
+        assert "磁盘已满" in said and "没有丢" in said and "「提交」" in said, reply["value"]
         # nbgrader's handler sends its traceback: only the frames down to the sentence, not the OSError's.
         assert "Errno" not in reply["value"] and "During handling" not in reply["value"], reply["value"]
         assert mine.read_bytes() == answer

@@ -115,3 +115,20 @@ def test_nbgrader_config_settings(repo):
     assert 10 <= c.Execute.timeout <= 120
     assert "NotImplementedError" in c.ClearSolutions.code_stub["python"]
     assert re.search(r"[\u4e00-\u9fff]", c.ClearSolutions.code_stub["python"])
+
+
+def test_every_string_the_lab_extension_translates_is_still_nbgraders(repo):
+    """labextension/src/nbgrader_zh.js replaces nbgrader's exact English strings: a new nbgrader that rewords
+    one would leave it English without a sound. Each must still be a string in nbgrader's installed bundle,
+    and the built extension (share/, what JupyterLab loads) must carry the same table."""
+    source = (repo / "labextension" / "src" / "nbgrader_zh.js").read_text(encoding="utf-8")
+    pairs = re.findall(r"^  \['(.+?)', '(.+?)'\],?$", source, re.M)
+    assert len(pairs) >= 30 and len({en for en, _ in pairs}) == len(pairs)
+    bundle = "".join(p.read_text(encoding="utf-8", errors="replace") for p in
+                     (Path(sys.prefix) / "share/jupyter/labextensions/@jupyter/nbgrader/static").glob("*.js"))
+    missing = [en for en, _ in pairs if en not in bundle]
+    assert missing == [], f"nbgrader 的界面里已经没有这些英文了（升级了 nbgrader？）：{missing}"
+    built = "".join(p.read_text(encoding="utf-8") for p in
+                    (repo / "share/jupyter/labextensions/rnnlab-lab/static").glob("*.js"))
+    stale = [zh for _, zh in pairs if zh not in built]
+    assert stale == [], f"share/ 里的扩展不是用现在的 src 构建的（cd labextension && npm run build）：{stale}"

@@ -248,15 +248,16 @@ def test_a_students_first_hour_in_jupyterlab(chromium, student):
                 assert noise not in shown, f"检查的输出里有 {noise!r}：\n{shown}"
             assert all(CJK.search(line) for line in shown.splitlines() if line.strip()), shown
 
-            # nbgrader's Validate button (the student's tool) says the same.
-            page.locator(".jp-NotebookPanel:visible .jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).click()
+            # nbgrader's Validate button (the student's tool), in Chinese (rnnlab-lab:nbgrader-zh), says the same.
+            page.locator(".jp-NotebookPanel:visible .jp-NotebookPanel-toolbar").get_by_text("验证", exact=True).click()
             dialog = page.locator(".jp-Dialog")
             dialog.wait_for(timeout=120_000)
-            wait_for(lambda: WRONG_HINT in dialog.inner_text() or "Success" in dialog.inner_text()
-                     or "failed" in dialog.inner_text().lower(), 120, "Validate 的结果")
+            wait_for(lambda: WRONG_HINT in dialog.inner_text() or "通过了" in dialog.inner_text()
+                     or "没有通过" in dialog.inner_text(), 120, "验证的结果")
             shot(page, "4-validate")
             text = dialog.inner_text()
-            assert WRONG_HINT in text, text
+            assert WRONG_HINT in text and "验证结果" in text and "下面这个单元格没有通过" in text, text
+            assert not re.search(r"Validation|The following cell|Success", text), text
             assert "Traceback" not in text and "rnnlab/" not in text, text
             assert not dirty(a1), "Validate 先保存了笔记本，标签页应当不再显示已修改"
             assert page.console_errors == [], page.console_errors

@@ -12,6 +12,8 @@
 
 import { INotebookTracker } from '@jupyterlab/notebook';
 
+import nbgraderZh from './nbgrader_zh';
+
 // What the kernel writes on connect (NotebookPanel._updateLanguage and _updateSpec).
 const KERNEL_KEYS = ['language_info', 'kernelspec'];
 
@@ -88,4 +90,4 @@ const plugin = {
   }
 };
 
-export default plugin;
+export default [plugin, nbgraderZh];

@@ -2,7 +2,7 @@
 
 The course hub's nbgrader configuration (deploy/hub/student/ and deploy/hub/grader/nbgrader_config.py)
 makes nbgrader use these in place of its default exchange classes for the three steps that write into
-the exchange folder: a student's submission (the Assignments panel's Submit), the instructor's
+the exchange folder: a student's submission (the Assignments panel's Submit, 「提交」 in the course's Chinese UI), the instructor's
 release_assignment and release_feedback. When that folder's disk is full (or the user's quota on it),
 nbgrader's own classes fail in the middle of a copy with an English OSError and leave what they had
 copied so far: half a submission the instructor would collect, a truncated feedback page a student
@@ -102,7 +102,7 @@ class Submit(_NothingHalfWritten, ExchangeSubmit):
     def disk_full_message(self) -> str:
         return (f"交作业没有成功：课程交换目录所在的磁盘已满，这不是你的作业的问题。你的作业 "
                 f"{self.coursedir.assignment_id} 还在你自己的文件夹里，一个字也没有丢；请告诉老师，"
-                "等老师腾出空间后再按一次 Submit（提交）。")
+                "等老师腾出空间后再按一次「提交」。")
 
 
 def _release_failed(step, what: str, removed: str, kept: str, command: str) -> str:

@@ -12,7 +12,7 @@ from nbgrader.preprocessors import (
     IncludeHeaderFooter, LimitOutput, LockCells, OverwriteKernelspec,
 )
 
-from rnnlab.grading import gradebook
+from rnnlab.grading import assignment_lock, gradebook
 from rnnlab.grading.plugins import feedback_templates
 from rnnlab.grading.plugins.escape_links import RemoveEscapeLinks
 from rnnlab.grading.plugins.execute_solution import ExecuteSolution
@@ -30,6 +30,9 @@ c.CourseDirectory.course_id = "rnnlab-zh"
 # the PostgreSQL database the environment variable RNNLAB_DB_URL names (rnnlab/grading/gradebook.py).
 if gradebook.server_url():
     c.CourseDirectory.db_url = gradebook.server_url()
+# There, nbgrader's own autograde (the CLI, Formgrader's button) takes the assignment's lock as
+# `python -m rnnlab.grading autograde` does: one grader per assignment at a time (rnnlab/grading/assignment_lock.py).
+assignment_lock.guard_nbgrader_autograde()
 # Executed solution notebooks are committed under solutions/ (nbgrader's default is "solution").
 c.CourseDirectory.solution_directory = "solutions"
 

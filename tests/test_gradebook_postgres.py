@@ -10,6 +10,7 @@ One server for the module (tests/postgres.py), one database per test.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -171,22 +172,59 @@ def test_two_graders_on_two_checkouts_grade_at_once_and_export_one_table(pg, rep
     assert any(AID in h for h in header) and any(AID2 in h for h in header)
 
 
+# What Formgrader's 「autograde」 button runs, in the grader's Formgrader process: nbgrader's API with the course's
+# config, on one student (nbgrader/server_extensions/formgrader: base.py `api`, apihandlers.py).
+FORMGRADER_AUTOGRADE = """
+import json, sys
+from nbgrader.apps.api import NbGraderAPI
+from nbgrader.apps.baseapp import NbGrader
+from nbgrader.coursedir import CourseDirectory
+app = NbGrader()
+app.load_config_file()
+print(json.dumps(NbGraderAPI(CourseDirectory(config=app.config), config=app.config).autograde(*sys.argv[1:])))
+"""
+
+
 def test_the_same_assignment_from_another_checkout_is_refused_while_it_is_being_graded(pg, repo, tmp_path_factory,
                                                                                      monkeypatch):
     """While one grader's autograde holds a1 (held here by the same function that command holds it with: a
     PostgreSQL advisory lock), an autograde of a1 from another checkout is one Chinese sentence naming who holds it,
-    and grades nothing; once the first is done it grades. (Two assignments at once: the test above.)"""
+    and grades nothing, whether it is our command, nbgrader's own CLI or Formgrader's button (before nbgrader
+    removes anything); once the first is done they grade. (Two assignments at once: the test above.)"""
+    from rnnlab.grading import assignment_lock
     from rnnlab.grading.commands.autograde import one_grader_per_assignment
 
     url = pg.create_database("same_assignment")
     course = new_course(repo, tmp_path_factory, "grader-c", url)
+    env = {**course_env(), "RNNLAB_DB_URL": url}
     monkeypatch.setenv("RNNLAB_DB_URL", url)
-    with one_grader_per_assignment([AID2, AID]):
+    with one_grader_per_assignment([AID2, AID]) as holder:
+        refused = f"作业 a1_rnncell 正在由另一处批改（{holder}）"
+        assert holder == f"rnnlab autograde, {os.environ.get('USER') or os.getuid()}@{os.uname().nodename}, pid {os.getpid()}"
         proc = cli(course, "autograde", AID, "--jobs", "1", url=url)
         assert proc.returncode != 0 and "Traceback" not in proc.stdout + proc.stderr, proc.stderr
-        holder = f"rnnlab autograde, {os.environ.get('USER') or os.getuid()}@{os.uname().nodename}, pid {os.getpid()}"
-        assert f"作业 a1_rnncell 正在由另一处批改（{holder}）" in proc.stderr, proc.stderr
+        assert refused in proc.stderr, proc.stderr
         assert scores(url) == {} and not (course / "autograded").exists()
+        # nbgrader's own CLI, also with a worker's variable naming someone else's lock; an old autograded/
+        # folder of the student is still there afterwards.
+        old = course / "autograded" / "2024001" / AID / "old.txt"
+        old.parent.mkdir(parents=True)
+        old.write_text("上一次批改", encoding="utf-8")
+        nbgrader = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", AID, "--force"], cwd=course,
+                                  env={**env, assignment_lock.HELD_BY: "rnnlab autograde, ta@elsewhere, pid 1"},
+                                  capture_output=True, text=True, timeout=300)
+        assert nbgrader.returncode != 0 and refused in nbgrader.stderr, nbgrader.stderr
+        assert "Traceback" not in nbgrader.stderr, nbgrader.stderr
+        assert old.read_text(encoding="utf-8") == "上一次批改" and scores(url) == {}
+        button = subprocess.run([sys.executable, "-c", FORMGRADER_AUTOGRADE, AID, "2024001"], cwd=course, env=env,
+                                capture_output=True, text=True, timeout=300)
+        reply = json.loads(button.stdout.splitlines()[-1])
+        assert reply["success"] is False and refused in reply["log"], button.stdout + button.stderr
+        assert old.read_text(encoding="utf-8") == "上一次批改" and scores(url) == {}
+    button = subprocess.run([sys.executable, "-c", FORMGRADER_AUTOGRADE, AID, "2024001"], cwd=course, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert json.loads(button.stdout.splitlines()[-1])["success"] is True, button.stdout + button.stderr
+    assert sorted(scores(url)) == ["2024001"] and not old.exists()
     ok(cli(course, "autograde", AID, "--jobs", "1", url=url))
     assert sorted(scores(url)) == [s for s, _ in ROSTER]
 

@@ -24,7 +24,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from rnnlab.grading import gradebook, incidents
+from rnnlab.grading import assignment_lock, gradebook, incidents
 from rnnlab.grading.commands import autograde_workers
 from rnnlab.grading.course import CourseError, assignment_ids, known_assignment, run_nbgrader
 from rnnlab.grading.plugins import sandbox
@@ -67,58 +67,22 @@ def one_run_at_a_time(course: Path):
         f.close()
 
 
-# The namespace of autograde's advisory locks in the gradebook's database (any fixed 32-bit number; the second
-# key is the assignment's).
-LOCK_SPACE = 0x524E4C42  # "RNLB"
-
-
-def assignment_lock_key(aid: str) -> int:
-    """The second key of `aid`'s advisory lock: a signed 32-bit number from its name (crc32)."""
-    import zlib
-
-    key = zlib.crc32(aid.encode("utf-8"))
-    return key - (1 << 32) if key >= 1 << 31 else key
-
-
 @contextmanager
 def one_grader_per_assignment(aids: list[str]):
-    """With the gradebook on PostgreSQL: hold an advisory lock per assignment for the whole command, or refuse.
-
-    Graders on two checkouts share only the database. Two of them grading the same assignment at once would each
-    write every student's grades, the later silently replacing the earlier, while each checkout's autograded/ keeps
-    its own run: which feedback matches the gradebook? The course's flock cannot see the other checkout; the
-    database can. Its advisory locks belong to a connection, so a command that dies never leaves one behind.
-    Different assignments take different locks: two graders on two assignments go on at once.
-    """
+    """With the gradebook on PostgreSQL: hold each assignment's lock for the whole command, or refuse in Chinese
+    (assignment_lock.py says why). The workers grade under it: HELD_BY tells their nbgrader so (`_grade`)."""
     url = gradebook.server_url()
     if url is None:
-        yield
+        yield None
         return
-    import sqlalchemy as sa
-
-    # Shown to the grader who is refused. PostgreSQL keeps printable ASCII only in an application_name.
-    who = f"rnnlab autograde, {os.environ.get('USER') or os.getuid()}@{os.uname().nodename}, pid {os.getpid()}"
-    engine = sa.create_engine(url, connect_args={"application_name": who[:63]}, poolclass=sa.pool.NullPool)
+    who = assignment_lock.holder_name("rnnlab autograde")
     try:
-        conn = engine.connect()
-    except sa.exc.OperationalError as e:
-        raise CourseError(f"连不上成绩册数据库 {gradebook.where(Path())}（环境变量 {gradebook.ENV}）："
-                          f"{gradebook.first_line(e)}") from None
-    try:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-        for aid in aids:
-            key = assignment_lock_key(aid)
-            if not conn.execute(sa.text("SELECT pg_try_advisory_lock(:a, :b)"), {"a": LOCK_SPACE, "b": key}).scalar():
-                holder = conn.execute(sa.text(
-                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                    "WHERE l.locktype = 'advisory' AND l.classid = (:a)::oid AND l.objid = (:b)::oid AND l.granted"),
-                    {"a": LOCK_SPACE, "b": key & 0xFFFFFFFF}).scalar() or "另一位助教"
-                raise CourseError(f"作业 {aid} 正在由另一处批改（{holder}），成绩册是同一个数据库。等它结束再运行："
-                                  "两处同时批改同一份作业，后批完的会覆盖先批完的成绩。这次什么也没有批改。")
-        yield
-    finally:
-        conn.close()  # the locks end with the connection
-        engine.dispose()
+        with assignment_lock.hold(url, aids, who):
+            yield who
+    except assignment_lock.Refused as e:
+        raise CourseError(str(e)) from None
+    except assignment_lock.Unreachable as e:
+        raise CourseError(f"连不上成绩册数据库 {gradebook.where(Path())}（环境变量 {gradebook.ENV}）：{e}") from None
 
 
 def submitted_students(course: Path, aid: str) -> list[str]:
@@ -248,24 +212,31 @@ def _autograde(course: Path, args) -> str:
         sandbox.preflight(course)
     except sandbox.SandboxUnavailable as e:
         raise CourseError(str(e)) from None
-    with one_grader_per_assignment(list(dict.fromkeys(aid for aid, _ in pairs))):
-        return _grade(course, pairs, not_graded, workers)
+    with one_grader_per_assignment(list(dict.fromkeys(aid for aid, _ in pairs))) as holder:
+        return _grade(course, pairs, not_graded, workers, holder)
 
 
-def _grade(course: Path, pairs, not_graded: str, workers: int) -> str:
+def _grade(course: Path, pairs, not_graded: str, workers: int, holder: str | None) -> str:
     # `workers` worker processes, one submission at a time each; each submission's log is printed
     # when it is graded, then the table below (autograde_workers.py says why the gradebook stays whole).
-    # One run id for every worker: the table counts only this run's incident lines.
+    # One run id for every worker: the table counts only this run's incident lines. On PostgreSQL the
+    # workers' nbgrader grades under this command's assignment locks (`holder`: assignment_lock.HELD_BY).
     run = incidents.new_run_id()
-    before_env = os.environ.get(incidents.RUN_ENV)
-    os.environ[incidents.RUN_ENV] = run
+    passed = {incidents.RUN_ENV: run, assignment_lock.HELD_BY: holder}
+    before = {name: os.environ.get(name) for name in passed}
+    for name, value in passed.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         result = autograde_workers.grade(course, pairs, min(workers, len(pairs)))
     finally:
-        if before_env is None:
-            os.environ.pop(incidents.RUN_ENV, None)
-        else:
-            os.environ[incidents.RUN_ENV] = before_env
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     try:
         report = _report(course, pairs, result, run)
     except CourseError as e:

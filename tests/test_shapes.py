@@ -1,7 +1,10 @@
-"""The shape model agrees with torch itself (meta device) over a broad randomised grid."""
+"""The shape model agrees with torch itself over a broad randomised grid (a CPU forward) and on huge modules
+(the meta device)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -9,7 +12,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 from torch import nn
 
-from rnnlab.shapes import Config, ConfigError, describe, torch_shapes
+from rnnlab.shapes import Config, ConfigError, _small_enough_for_the_cpu, describe, torch_shapes
 
 
 @st.composite
@@ -47,6 +50,25 @@ def test_huge_modules_on_meta(cfg):
     params, tensors = torch_shapes(cfg)
     assert report.param_dict() == params and report.tensor_dict() == tensors
     assert report.total_params > 10**8
+
+
+def test_huge_modules_go_to_meta_and_the_lectures_sizes_to_the_cpu():
+    assert not any(_small_enough_for_the_cpu(c) for c in (
+        Config("LSTM", 4096, 8192, num_layers=8), Config("GRU", 100, 100, seq_len=10**4, batch=10**3)))
+    assert _small_enough_for_the_cpu(Config()) and _small_enough_for_the_cpu(Config("GRU", 64, 128, num_layers=2,
+                                                                                   bidirectional=True, seq_len=20,
+                                                                                   batch=8))
+
+
+def test_asking_torch_draws_no_random_number_and_imports_no_sympy():
+    """The module explorer's 「用 torch 核对」 runs in the student's kernel: it must not advance their generator,
+    and at the lectures' sizes not pay the meta device's first forward (it imports sympy: a second)."""
+    code = ("import sys, torch\nfrom rnnlab.shapes import Config, torch_shapes\n"
+            "torch.manual_seed(3); a = torch.rand(2); torch.manual_seed(3)\n"
+            "p, t = torch_shapes(Config('LSTM', 50, 100, num_layers=2, dropout=0.5, bidirectional=True))\n"
+            "print(p['weight_hh_l0'], t['h_n'], torch.equal(torch.rand(2), a), 'sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")[-2]
+    assert out == "(400, 100) (4, 3, 100) True False", out
 
 
 def test_real_module_on_cpu_agrees():

@@ -2,8 +2,8 @@
 explorers show.
 
 Pure Python (no torch, no widgets) so that an explorer update is a few dictionary
-look-ups. `torch_shapes` asks torch itself (on the meta device: true shapes, no memory)
-so tests and the explorers can cross-check the model.
+look-ups. `torch_shapes` asks torch itself (a CPU forward for small sizes, the meta device for
+huge ones: true shapes, no memory) so tests and the explorers can cross-check the model.
 
 Symbols as in the lectures: I = input_size, H = hidden_size, L = num_layers,
 D = 2 if bidirectional else 1, G = 门块 (gate blocks) stacked per weight (RNN 1, GRU 3,
@@ -340,19 +340,38 @@ def describe(cfg: Config) -> Report:
 
 # ------------------------------------------------------------------ torch, for cross-checks
 
+# Up to this much work torch runs the forward for real on the CPU, on zeros (about a millisecond): parameters and
+# tensors in elements, and parameters times time steps times batch for the arithmetic. Beyond it, the meta device
+# (no memory, any size); but a kernel's first meta forward imports torch's decompositions and sympy, about a
+# second, which the sizes of the lectures and exercises should not wait for.
+CPU_ELEMENTS = 2_000_000
+CPU_WORK = 100_000_000
+
+
+def _small_enough_for_the_cpu(cfg: Config) -> bool:
+    elements = sum(p.numel for p in parameter_shapes(cfg)) + sum(math.prod(t.shape) for t in tensor_shapes(cfg))
+    work = sum(p.numel for p in parameter_shapes(cfg)) * cfg.seq_len * cfg.batch
+    return elements <= CPU_ELEMENTS and work <= CPU_WORK
+
+
 def torch_shapes(cfg: Config) -> tuple[dict[str, tuple], dict[str, tuple]]:
-    """The same shapes asked of torch on the meta device (no memory, even for huge modules)."""
+    """The same shapes asked of torch: a forward on the CPU for small sizes, on the meta device (no memory) for
+    huge ones. The caller's random numbers are left as they were (the module's initialisation draws some)."""
     import warnings as _w
 
     import torch
     from torch import nn
 
     cfg, _ = validate(cfg)
-    with _w.catch_warnings():
+    try:
+        device = "cpu" if _small_enough_for_the_cpu(cfg) else "meta"
+    except ConfigError:
+        device = "meta"  # sizes our model refuses: torch (on meta) says what it says
+    with _w.catch_warnings(), torch.random.fork_rng(devices=[]), torch.no_grad():
         _w.simplefilter("ignore")  # dropout with one layer; LSTM projections on oneDNN
-        module = getattr(nn, cfg.module)(**cfg.torch_kwargs(), device="meta")
+        module = getattr(nn, cfg.module)(**cfg.torch_kwargs(), device=device)
         params = {n: tuple(p.shape) for n, p in module.named_parameters()}
-        x = torch.empty(tensor_shapes(cfg)[0].shape, device="meta")  # the input, as the model lays it out
+        x = torch.zeros(tensor_shapes(cfg)[0].shape, device=device)  # the input, as the model lays it out
         result = module(x)
     if cfg.is_cell:
         names = ("input", "h'", "c'")

@@ -4,7 +4,8 @@
     ModuleExplorer(module="LSTM", input_size=50, hidden_size=100, num_layers=2)
 
 All numbers come from rnnlab.shapes; parameter shapes are checked against torch on the
-meta device at every change, and the "用 torch 核对" button runs a full meta forward.
+meta device at every change, and the "用 torch 核对" button runs a full forward (rnnlab.shapes.torch_shapes:
+on the CPU for small sizes, on meta for huge ones).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class ModuleExplorer(HTMLView):
             "batch": W.Text(str(c["batch"]), description="batch 批量", style=style, continuous_update=False),
             "batched": W.Checkbox(value=c["batched"], description="批量输入（取消：不带批量维的输入）", indent=False),
         }
-        self.check_button = W.Button(description="用 torch 核对", tooltip="在 meta 设备上真的构建模块并前向计算一次")
+        self.check_button = W.Button(description="用 torch 核对", tooltip="让 torch 真的构建模块并前向计算一次（小尺寸在 CPU 上，大尺寸在 meta 设备上）")
         self.check_button.on_click(lambda _: self.run_torch_check())
         self.check_result = W.HTML()
         output = W.HTML()

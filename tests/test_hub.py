@@ -127,6 +127,7 @@ class Classroom:
     panel_text: str = ""
     panel_tab: str = ""
     validate_text: str = ""
+    disk_full_dialog: str = ""
     feedback_text: str = ""
     shots: dict[str, Path] = field(default_factory=dict)
     timestamps: dict[str, list[str]] = field(default_factory=dict)  # student -> submission timestamps, in order
@@ -191,6 +192,12 @@ class StudentInBrowser:
         self.page.locator("#fetched_assignments_list button", has_text="提交").first.click()
         self.page.locator("#submitted_assignments_list .list_item", has_text=AID).first.wait_for(timeout=60_000)
 
+    def submit_refused(self) -> str:
+        self.page.locator("#fetched_assignments_list button", has_text="提交").first.click()
+        dialog = self.page.locator(".jp-Dialog", has_text="没有提交成功")
+        dialog.wait_for(timeout=60_000)
+        return dialog.inner_text()
+
     def open_feedback(self) -> str:
         page = self.page
         page.locator("#refresh_assignments_list").click()
@@ -225,6 +232,14 @@ def classroom(hub) -> Classroom:
             student.submit()
             student.shot(room, "03-submitted")
             room.panel_text = page.locator("#assignments").inner_text()
+            # The exchange's disk is full at a second Submit: nbgrader's dialog, with the course's sentence only.
+            filler = fill(hub.exchange)
+            try:
+                room.disk_full_dialog = student.submit_refused()
+                student.shot(room, "03b-disk-full")
+                student.close_dialog()
+            finally:
+                filler.unlink()
             room.lap("browser: log in, fetch, validate, submit")
 
             # Students 2-4 through their servers' REST endpoints.
@@ -315,6 +330,15 @@ def test_the_students_lab_is_chinese_with_the_assignments_panel_and_no_teacher_t
     assert hub.status(f"{hub.url}/user/{student}/assignments?course_id={COURSE_ID}", token=hub.token(student)) == 200
     for name in ("01-assignments-panel", "02-validate", "03-submitted", "04-feedback"):
         assert classroom.shots[name].stat().st_size > 10_000, name
+
+
+def test_a_submission_refused_for_a_full_disk_says_only_the_chinese_sentence(classroom):
+    """The student reads why and what to do, not the traceback nbgrader's reply carries (rnnlab-lab:nbgrader-zh)."""
+    text = classroom.disk_full_dialog
+    assert "没有提交成功" in text and "作业没有提交：" in text, text
+    assert "磁盘已满" in text and "一个字也没有丢" in text and "「提交」" in text, text
+    assert not re.search(r"Traceback|File \"|Error|nbgrader", text), text
+    assert classroom.shots["03b-disk-full"].stat().st_size > 10_000
 
 
 def test_validate_in_the_panel_passes_the_reference_answers(classroom):

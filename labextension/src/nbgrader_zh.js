@@ -6,7 +6,8 @@
 // replaced where nbgrader puts them, and only there (inside the panel, nbgrader's dialogs,
 // the toolbar's Validate button, menus and the command palette); a text that is not one of
 // nbgrader's strings, exactly, is never touched. The panel's tab title is set through the
-// widget's title, which Lumino would otherwise redraw.
+// widget's title, which Lumino would otherwise redraw. A refused submission's dialog shows the
+// course's Chinese sentence without the traceback above it (shortenSubmissionMessage).
 
 import { ITranslator } from '@jupyterlab/translation';
 
@@ -104,6 +105,31 @@ function translateTree(root) {
   }
 }
 
+// nbgrader's "Invalid Submission" dialog shows the server's reply in a <pre>: for a submission the
+// course's exchange refused (rnnlab/exchange.py: a full disk) that is a short Python traceback whose
+// last line is the course's Chinese sentence. The student reads the sentence alone, wrapped.
+const SUBMISSION_MESSAGE = '#submission-message pre';
+const CJK = /[\u4e00-\u9fff]/;
+
+function shortenSubmissionMessage(pre) {
+  const lines = pre.textContent.split('\n').filter(line => line.trim() !== '');
+  const last = lines.length > 1 ? lines[lines.length - 1] : '';
+  if (CJK.test(last)) {
+    pre.textContent = last.replace(/^[\w.]+: /, '').trim();  // without "nbgrader....ExchangeError: "
+    pre.style.whiteSpace = 'pre-wrap';
+  }
+}
+
+function shortenSubmissionMessages(root) {
+  if (root.nodeType !== Node.ELEMENT_NODE) {
+    return;
+  }
+  if (root.matches(SUBMISSION_MESSAGE)) {
+    shortenSubmissionMessage(root);
+  }
+  root.querySelectorAll(SUBMISSION_MESSAGE).forEach(shortenSubmissionMessage);
+}
+
 function inScope(node) {
   const element = node.nodeType === Node.ELEMENT_NODE ? node : node.parentElement;
   return element !== null && element.closest(SCOPES) !== null;
@@ -123,12 +149,11 @@ function onMutations(records) {
     for (const node of record.addedNodes) {
       if (scoped) {
         translateTree(node);
+        shortenSubmissionMessages(node);
       } else if (node.nodeType === Node.ELEMENT_NODE) {
-        if (node.matches(SCOPES)) {
-          translateTree(node);
-        } else {
-          node.querySelectorAll(SCOPES).forEach(translateTree);
-        }
+        const roots = node.matches(SCOPES) ? [node] : Array.from(node.querySelectorAll(SCOPES));
+        roots.forEach(translateTree);
+        roots.forEach(shortenSubmissionMessages);
       }
     }
   }

@@ -110,9 +110,11 @@ class Accounts:
         self.groups.append(name)
         return name
 
-    def add_users(self, names: list[str], group: str | None) -> list[str]:
-        """All `names` in one `newusers` call: primary group `group` (None: a group of the user's name)."""
-        lines = [f"{n}:{secrets.token_hex(12)}::{group or ''}:rnnlab hub test:{self.homes / n}:/bin/bash" for n in names]
+    def add_users(self, names: list[str], group: str | None, password: str | None = None) -> list[str]:
+        """All `names` in one `newusers` call: primary group `group` (None: a group of the user's name), system
+        password `password` (None: a random one nobody knows)."""
+        lines = [f"{n}:{password or secrets.token_hex(12)}::{group or ''}:rnnlab hub test:{self.homes / n}:/bin/bash"
+                 for n in names]
         self.users += names  # before creating: a half-done batch is removed too
         subprocess.run([_sbin("newusers")], input="\n".join(lines) + "\n", text=True, check=True, capture_output=True)
         if group is None:
@@ -167,9 +169,12 @@ class CourseHub(Service):
         # More students of the same group, for the load test (tests/crowd.py): no server until asked for.
         self.crowd = [f"{PREFIX}-c{i:02d}" for i in range(1, crowd + 1)]
         self.tas = [f"{PREFIX}-ta{i}" for i in range(1, tas + 1)]
+        # A system account of the machine outside the course's groups (with the same password): PAM refuses it.
+        self.outsider = f"{PREFIX}-outsider"
         self.course = self.homes / self.grader / "course"
         self.cgroup = PREFIX
         self.port, self.hub_port, self.proxy_api_port, self.formgrader_port = (free_port() for _ in range(4))
+        # Every student's and TA's system password: they log in through PAM, as on a campus server.
         self.password = secrets.token_hex(12)
         self.api_token = secrets.token_hex(24)
         self.proc: subprocess.Popen | None = None
@@ -193,7 +198,7 @@ class CourseHub(Service):
             "RNNLAB_HUB_GRADER_ACCOUNT": self.grader, "RNNLAB_HUB_COURSE_DIR": str(self.course),
             "RNNLAB_HUB_MEM": self.memory, "RNNLAB_HUB_CPU": str(self.cpu), "RNNLAB_HUB_CGROUP": self.cgroup,
             "RNNLAB_HUB_CULL_TIMEOUT": str(self.cull_timeout),
-            "RNNLAB_HUB_TEST_PASSWORD": self.password, "RNNLAB_HUB_TEST_API_TOKEN": self.api_token,
+            "RNNLAB_HUB_TEST_API_TOKEN": self.api_token,  # logins: PAM, the default (RNNLAB_HUB_AUTH unset)
         }
 
     def _make_course(self) -> None:
@@ -228,9 +233,10 @@ class CourseHub(Service):
                                    f"{mounted.stderr.strip()}")
         self.accounts.add_group(self.students_group)
         self.accounts.add_group(self.graders_group)
-        self.accounts.add_users(self.students + self.crowd, self.students_group)
-        self.accounts.add_users(self.tas, self.graders_group)
+        self.accounts.add_users(self.students + self.crowd, self.students_group, self.password)
+        self.accounts.add_users(self.tas, self.graders_group, self.password)
         self.accounts.add_users([self.grader], None)
+        self.accounts.add_users([self.outsider], None, self.password)
         t = self._lap("system users", t)
         self._make_course()
         t = self._lap("student edition and course directory", t)

@@ -5,9 +5,12 @@ exchange, and headless Chromium for one student. One hub for the whole module (t
 The loop, in the order a class lives it (the `classroom` fixture plays it once, the tests check it):
 
 - the instructor, as the shared grader account in the course directory, releases a1_rnncell;
-- student 1, in the browser: logs in at the hub, finds JupyterLab in Chinese, opens the Assignments
+- at the hub's login page, PAM (the default a campus runs) refuses a wrong password and a system account outside
+  the course's groups;
+- student 1, in the browser: logs in at the hub with the account's system password, finds JupyterLab in Chinese,
+  opens the Assignments
   panel (Nbgrader → 作业列表: nbgrader's English, put into Chinese by rnnlab-lab), fetches a1, puts the reference answers into the notebook (through
-  the contents API), presses Validate, then Submit;
+  the contents API), presses Validate, then Submit, then Submit again while the exchange's disk is full;
 - students 2–4 through their own servers' REST endpoints (nbgrader's assignment_list handlers, each
   with their own API token): 2 submits an unanswered notebook, then the answered one (the newest is
   collected); 4 submits once; then the instructor sets the due date, and 3 submits after it (late);
@@ -128,6 +131,7 @@ class Classroom:
     panel_tab: str = ""
     validate_text: str = ""
     disk_full_dialog: str = ""
+    refusals: list[str] = field(default_factory=list)  # the login page's errors: wrong password, outsider
     feedback_text: str = ""
     shots: dict[str, Path] = field(default_factory=dict)
     timestamps: dict[str, list[str]] = field(default_factory=dict)  # student -> submission timestamps, in order
@@ -152,11 +156,20 @@ class StudentInBrowser:
         if path is not None:
             room.shots[name] = path
 
+    def refused(self, user: str, password: str) -> str:
+        """The login page's error after a login PAM must refuse."""
+        page = self.page
+        page.goto(f"{self.hub.url}/hub/login")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", password)
+        page.click("form [type=submit]")
+        return page.locator(".login_error").inner_text(timeout=60_000)
+
     def log_in(self) -> None:
         page = self.page
         page.goto(f"{self.hub.url}/hub/login")
         page.fill("input[name=username]", self.user)
-        page.fill("input[name=password]", self.hub.password)
+        page.fill("input[name=password]", self.hub.password)  # the student's own system password (PAM)
         page.click("form [type=submit]")
         page.wait_for_url(f"**/user/{self.user}/lab**", timeout=120_000)
         page.wait_for_selector(".lm-MenuBar-itemLabel", timeout=120_000)
@@ -218,6 +231,8 @@ def classroom(hub) -> Classroom:
         page = browser.new_page()
         student = StudentInBrowser(page, hub, s1)
         try:
+            # PAM, the default login: a wrong password and an account outside the course's groups get nothing.
+            room.refusals = [student.refused(s1, "not-" + hub.password), student.refused(hub.outsider, hub.password)]
             # Student 1, in the browser: Chinese Lab, the panel, fetch, answers, Validate, Submit.
             student.log_in()
             room.menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
@@ -330,6 +345,17 @@ def test_the_students_lab_is_chinese_with_the_assignments_panel_and_no_teacher_t
     assert hub.status(f"{hub.url}/user/{student}/assignments?course_id={COURSE_ID}", token=hub.token(student)) == 200
     for name in ("01-assignments-panel", "02-validate", "03-submitted", "04-feedback"):
         assert classroom.shots[name].stat().st_size > 10_000, name
+
+
+def test_students_log_in_through_pam_and_only_the_courses_accounts_get_in(classroom):
+    """The hub runs as a campus installs it (RNNLAB_HUB_AUTH unset: PAM): student 1 logged in above with the system
+    password of the account; a wrong password, and the right password of a system account outside the students' and
+    graders' groups, stay on the login page with nothing started."""
+    hub = classroom.hub
+    assert "登录：PAM" in hub.log_tail(10_000), hub.log_tail(40)
+    assert classroom.refusals == ["Invalid username or password"] * 2, classroom.refusals
+    assert hub.status(f"{hub.url}/hub/api/users/{hub.outsider}", token=hub.api_token) == 404  # never a hub user
+    assert hub.pids_of(hub.outsider) == []
 
 
 def test_a_submission_refused_for_a_full_disk_says_only_the_chinese_sentence(classroom):

@@ -2,7 +2,7 @@
 
 - A bad setting stops `jupyterhub -f deploy/hub/jupyterhub_config.py` with one Chinese sentence and
   exit status 1; so does a machine without writable cgroups while limits are on (RNNLAB_HUB_LIMITS=off
-  lets the start-up go on to its next check). The test-only shared password is refused unless the hub
+  lets the start-up go on to its next check). The test-only API token is refused unless the hub
   listens on loopback.
 - The cgroup layout the hub writes, for cgroup v2 and v1, on a folder laid out like /sys/fs/cgroup
   (the kernel's own enforcement of v1 is tested in test_hub.py; neither this machine nor CI has v2
@@ -73,14 +73,14 @@ def test_the_defaults_are_a_campus_server():
     assert (s.ip, s.port, s.authenticator, s.exchange.as_posix()) == ("127.0.0.1", 8000, "pam", "/srv/nbgrader/exchange")
     assert (s.memory, s.cpu, s.limits, s.cull_timeout) == (2 * 2**30, 1.0, True, 3600)
     assert (s.students_group, s.graders_group, s.grader_account) == ("students", "graders", "grader-rnnlab")
-    assert not s.test_password and not s.test_api_token
+    assert not s.test_api_token
     assert parse_size("1.5G", "X") == 1536 * 2**20 and parse_size("512M", "X") == 512 * 2**20
 
 
-def test_the_shared_test_password_only_on_loopback():
-    assert from_env({"RNNLAB_HUB_TEST_PASSWORD": "a-long-password"}).test_password
+def test_the_test_api_token_only_on_loopback():
+    assert from_env({"RNNLAB_HUB_TEST_API_TOKEN": "a" * 32}).test_api_token
     with pytest.raises(SettingError, match="只允许在 127.0.0.1 上使用"):
-        from_env({"RNNLAB_HUB_TEST_PASSWORD": "a-long-password", "RNNLAB_HUB_IP": "0.0.0.0"})
+        from_env({"RNNLAB_HUB_TEST_API_TOKEN": "a" * 32, "RNNLAB_HUB_IP": "0.0.0.0"})
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ them). The parts, one module each under coursehub/:
 - settings.py        the settings, checked;
 - startup.py         what must hold before the hub starts, and the folders it prepares;
 - user_python.py     the course's Python as every user can run it;
-- authenticators.py  PAM, NativeAuthenticator, or a shared password for the tests;
+- authenticators.py  PAM (the default, also in tests/test_hub.py) or NativeAuthenticator;
 - accounts.py        who may have a server (the students' and graders' system groups);
 - homes.py           a private home with the student edition in it;
 - limits.py          one cgroup per user with a memory and a CPU limit;
@@ -68,7 +68,7 @@ c.Spawner.environment = services.user_environment(s, ready.python, ready.student
 c.Spawner.http_timeout = 120   # 40 students starting at once on a small server
 c.Spawner.start_timeout = 180
 c.CourseSpawner.course_groups = (s.students_group, s.graders_group)
-c.CourseSpawner.create_students_in = s.students_group if (s.authenticator == "native" and not s.test_password) else ""
+c.CourseSpawner.create_students_in = s.students_group if s.authenticator == "native" else ""
 c.CourseSpawner.edition = str(ready.edition)
 c.CourseSpawner.course_folder = s.course_folder
 c.CourseSpawner.user_python = str(ready.python)

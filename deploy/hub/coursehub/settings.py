@@ -72,7 +72,6 @@ class Settings:
     proxy_api_port: int        # configurable-http-proxy's REST API, on 127.0.0.1
     state: Path                # the hub's database, cookie secret, and what users' servers run from
     authenticator: str         # pam | native
-    test_password: str         # tests only: one shared password (jupyterhub's SharedPasswordAuthenticator)
     test_api_token: str        # tests only: an API token with admin rights over users and servers
     admins: tuple[str, ...]
     students_group: str
@@ -127,10 +126,7 @@ def from_env(env=None) -> Settings:
     if authenticator not in AUTHENTICATORS:
         raise SettingError(f"RNNLAB_HUB_AUTH={authenticator!r} 只能是 pam（校园系统账户）或 native（自助注册、管理员批准）。")
 
-    test_password = env.get("RNNLAB_HUB_TEST_PASSWORD", "")
     test_api_token = env.get("RNNLAB_HUB_TEST_API_TOKEN", "")
-    if test_password and len(test_password) < 8:
-        raise SettingError("RNNLAB_HUB_TEST_PASSWORD 至少要 8 个字符。")
     if test_api_token and len(test_api_token) < 16:
         raise SettingError("RNNLAB_HUB_TEST_API_TOKEN 至少要 16 个字符。")
 
@@ -169,7 +165,6 @@ def from_env(env=None) -> Settings:
         proxy_api_port=_port(env, "RNNLAB_HUB_PROXY_API_PORT", 8001),
         state=Path(env.get("RNNLAB_HUB_STATE", "/srv/rnnlab-hub")).absolute(),
         authenticator=authenticator,
-        test_password=test_password,
         test_api_token=test_api_token,
         admins=admins,
         students_group=_name(env, "RNNLAB_HUB_STUDENTS_GROUP", "students"),
@@ -189,8 +184,8 @@ def from_env(env=None) -> Settings:
         formgrader_port=_port(env, "RNNLAB_HUB_FORMGRADER_PORT", 8082),
         python=Path(env.get("RNNLAB_HUB_PYTHON", sys.executable)).absolute(),
     )
-    if (settings.test_password or settings.test_api_token) and not settings.loopback:
-        raise SettingError("测试用的共享密码和 API 令牌（RNNLAB_HUB_TEST_*）只允许在 127.0.0.1 上使用，"
+    if settings.test_api_token and not settings.loopback:
+        raise SettingError("测试用的 API 令牌（RNNLAB_HUB_TEST_API_TOKEN）只允许在 127.0.0.1 上使用，"
                            f"这个 hub 却监听 {settings.ip}。")
     ports = [settings.port, settings.hub_port, settings.proxy_api_port] + ([settings.formgrader_port] if grader_account else [])
     if len(set(ports)) != len(ports):

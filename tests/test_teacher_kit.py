@@ -477,7 +477,8 @@ def test_a_sample_page_shows_the_explorer_and_nothing_runs_past_the_margin(hando
 # ------------------------------------------------------------------ step 4: slides
 
 def test_the_slide_metadata_follows_the_headings():
-    """By the rule of `slides --mark`, restated: # and ## start a slide, ### and text after code a subslide."""
+    """By the rule of `slides --mark`, restated: # and ## start a slide, ### and text after code a subslide, and so does
+    a code cell showing an explorer or a quiz."""
     for name in LECTURES:
         previous = None
         for cell in lecture(name).cells:
@@ -485,6 +486,8 @@ def test_the_slide_metadata_follows_the_headings():
             if previous is None or (cell.cell_type == "markdown" and re.match(r"##? ", cell.source)):
                 want = "slide"
             elif cell.cell_type == "markdown" and (cell.source.startswith("### ") or previous.cell_type == "code"):
+                want = "subslide"
+            elif cell.cell_type == "code" and WIDGET_CALLS.search(cell.source):
                 want = "subslide"
             else:
                 want = "-"

@@ -22,8 +22,12 @@ from rnnlab.grading.course import CourseError, writable_out
 from rnnlab.grading.lectures_export import course_lectures, executed_lectures
 
 SLIDE_RULE = ("一个以 # 或 ## 标题开头的 Markdown 单元格开始一张新幻灯片（slide）；以 ### 标题开头的、"
-              "以及紧跟在代码单元格后面的 Markdown 单元格开始一张下翻的子幻灯片（subslide）；其余单元格接在前一张上（-）。"
-              "第一个单元格总是开始一张幻灯片。")
+              "紧跟在代码单元格后面的 Markdown 单元格，以及显示探索器或自测题的代码单元格，开始一张下翻的子幻灯片（subslide）；"
+              "其余单元格接在前一张上（-）。第一个单元格总是开始一张幻灯片。")
+# A code cell that shows an explorer or a quiz (its call on a line of its own): it gets a slide to itself, with its
+# static view, so that the view is not pushed below the slide's bottom edge by the text before it.
+WIDGET_CALL = re.compile(r"^(?:\w+\s*=\s*)?(?:ModuleExplorer|GateBlocks|BidirectionalMap|show_stepper|TrainingExplorer|quiz)\(",
+                         re.M)
 
 
 def slide_type(cell, previous) -> str:
@@ -35,6 +39,8 @@ def slide_type(cell, previous) -> str:
             return "slide"
         if re.match(r"### ", cell.source) or previous.cell_type == "code":
             return "subslide"
+    elif cell.cell_type == "code" and WIDGET_CALL.search(cell.source):
+        return "subslide"
     return "-"
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from rnnlab.grading.plugins import sandbox
-from rnnlab.grading.course import run_nbgrader
+from rnnlab.grading.course import course_env, run_nbgrader
 from rnnlab.grading.commands.regenerate import regenerate
 
 from nbtools import cell_by_id, read
@@ -117,3 +120,28 @@ def grades(course: Path, aid: str, student: str) -> dict[str, float | None]:
 def max_points(course: Path, aid: str) -> dict[str, float]:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         return {g.name: g.max_score for g in gb.find_notebook(aid, aid).grade_cells}
+
+
+# A Formgrader button in a process of its own: nbgrader's API built as formgrader builds it
+# (server_extensions/formgrader: formgrader.py and base.py), with the course's nbgrader_config.py.
+_FORMGRADER = """
+import json, os, sys
+from nbgrader.apps.api import NbGraderAPI
+from nbgrader.auth import Authenticator
+from nbgrader.server_extensions.formgrader.formgrader import FormgradeExtension
+
+fg = FormgradeExtension()
+fg.root_dir = os.getcwd()
+fg.initialize([])
+fg.coursedir.parent.load_config_file()
+api = NbGraderAPI(fg.coursedir, Authenticator(parent=fg), parent=fg)
+print(json.dumps(getattr(api, sys.argv[1])(*sys.argv[2:])))
+"""
+
+
+def formgrader(course: Path, method: str, *args: str, env: dict | None = None) -> dict:
+    """What Formgrader's button for NbGraderAPI.`method`(*args) returns (success, log, error), run in `course`."""
+    proc = subprocess.run([sys.executable, "-c", _FORMGRADER, method, *args], cwd=course, env=env or course_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return json.loads(proc.stdout.splitlines()[-1])

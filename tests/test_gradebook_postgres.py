@@ -10,7 +10,6 @@ One server for the module (tests/postgres.py), one database per test.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ import sqlalchemy as sa
 from nbgrader.api import Gradebook
 
 import postgres
-from course import make_course, submit
+from course import formgrader, make_course, submit
 from machine import require
 from rnnlab.grading.course import course_env
 
@@ -172,19 +171,6 @@ def test_two_graders_on_two_checkouts_grade_at_once_and_export_one_table(pg, rep
     assert any(AID in h for h in header) and any(AID2 in h for h in header)
 
 
-# What Formgrader's 「autograde」 button runs, in the grader's Formgrader process: nbgrader's API with the course's
-# config, on one student (nbgrader/server_extensions/formgrader: base.py `api`, apihandlers.py).
-FORMGRADER_AUTOGRADE = """
-import json, sys
-from nbgrader.apps.api import NbGraderAPI
-from nbgrader.apps.baseapp import NbGrader
-from nbgrader.coursedir import CourseDirectory
-app = NbGrader()
-app.load_config_file()
-print(json.dumps(NbGraderAPI(CourseDirectory(config=app.config), config=app.config).autograde(*sys.argv[1:])))
-"""
-
-
 def test_the_same_assignment_from_another_checkout_is_refused_while_it_is_being_graded(pg, repo, tmp_path_factory,
                                                                                      monkeypatch):
     """While one grader's autograde holds a1 (held here by the same function that command holds it with: a
@@ -216,14 +202,11 @@ def test_the_same_assignment_from_another_checkout_is_refused_while_it_is_being_
         assert nbgrader.returncode != 0 and refused in nbgrader.stderr, nbgrader.stderr
         assert "Traceback" not in nbgrader.stderr, nbgrader.stderr
         assert old.read_text(encoding="utf-8") == "上一次批改" and scores(url) == {}
-        button = subprocess.run([sys.executable, "-c", FORMGRADER_AUTOGRADE, AID, "2024001"], cwd=course, env=env,
-                                capture_output=True, text=True, timeout=300)
-        reply = json.loads(button.stdout.splitlines()[-1])
-        assert reply["success"] is False and refused in reply["log"], button.stdout + button.stderr
+        button = formgrader(course, "autograde", AID, "2024001", env=env)  # Formgrader's 「autograde」
+        assert button["success"] is False and refused in button["log"], button
         assert old.read_text(encoding="utf-8") == "上一次批改" and scores(url) == {}
-    button = subprocess.run([sys.executable, "-c", FORMGRADER_AUTOGRADE, AID, "2024001"], cwd=course, env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert json.loads(button.stdout.splitlines()[-1])["success"] is True, button.stdout + button.stderr
+    button = formgrader(course, "autograde", AID, "2024001", env=env)
+    assert button["success"] is True, button
     assert sorted(scores(url)) == ["2024001"] and not old.exists()
     ok(cli(course, "autograde", AID, "--jobs", "1", url=url))
     assert sorted(scores(url)) == [s for s, _ in ROSTER]

@@ -527,6 +527,19 @@ def test_each_deck_has_the_slides_its_metadata_says(page, server, slides):
     assert view.is_visible() and view.bounding_box()["height"] > 120 and "weight_hh_l0" in view.inner_text(), \
         "幻灯片里门块探索器的静态视图是空的"
     page.screenshot(path=str(SHOTS / "03_lstm_shapes-explorer.png"))
+    # Every slide, shown: it fits, or it was made smaller as far as the deck goes (70 %) and scrolls the rest.
+    fits = page.evaluate("""async () => {
+      const out = [];
+      for (const s of Reveal.getSlides()) {
+        const i = Reveal.getIndices(s);
+        Reveal.slide(i.h, i.v);
+        await new Promise(r => setTimeout(r, 20));
+        out.push([s.getAttribute("data-fit"), s.scrollHeight - s.clientHeight]);
+      }
+      return out;
+    }""")
+    assert all(zoom == "0.70" or over <= 1 for zoom, over in fits), fits
+    assert any(zoom not in ("1.00", "0.70") for zoom, _ in fits), fits  # some fit only once made smaller
 
 
 # ------------------------------------------------------------------ bad input: one Chinese sentence

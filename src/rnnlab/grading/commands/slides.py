@@ -9,7 +9,9 @@
 Slide boundaries are the lectures' own slide metadata (cell.metadata.slideshow.slide_type, which
 JupyterLab's property inspector shows and nbconvert's SlidesExporter reads). They follow the headings,
 by one rule (SLIDE_RULE), written into notebooks/ by `python -m rnnlab.grading slides --mark`;
-tests/test_teacher_kit.py fails when a lecture's metadata and its headings disagree.
+tests/test_teacher_kit.py fails when a lecture's metadata and its headings disagree. A slide whose cells run past
+the bottom edge is shown smaller when it is shown (down to 70 %), and scrolls what still does not fit
+(kit_templates/rnnlab_slides.html.j2).
 """
 
 from __future__ import annotations

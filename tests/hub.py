@@ -178,6 +178,7 @@ class CourseHub(Service):
         self.password = secrets.token_hex(12)
         self.api_token = secrets.token_hex(24)
         self.proc: subprocess.Popen | None = None
+        self.changed_settings: dict[str, str] = {}  # by restart(**settings)
         self.log_path = self.base / "hub.log"
         self._tokens: dict[str, str] = {}
         self.seconds: dict[str, float] = {}  # wall time of each step of start()
@@ -248,6 +249,7 @@ class CourseHub(Service):
         """Start the hub process and wait until it answers with its services running."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("RNNLAB_HUB_")}
         env.update(self.settings_env())
+        env.update(self.changed_settings)
         env["PYTHONPATH"] = str(REPO / "src")
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(HUB_DIR / "jupyterhub_config.py")],
@@ -267,8 +269,10 @@ class CourseHub(Service):
                 raise RuntimeError(f"hub 在 {timeout:g} 秒内没有就绪：\n{self.log_tail()}")
             time.sleep(0.25)
 
-    def restart(self, timeout: float = 120) -> None:
-        """Stop the hub as an administrator would (SIGTERM to the hub alone), then start it again."""
+    def restart(self, timeout: float = 120, **settings: str) -> None:
+        """Stop the hub as an administrator would (SIGTERM to the hub alone), then start it again; `settings`:
+        RNNLAB_HUB_* variables changed from then on (e.g. RNNLAB_HUB_AUTH="native")."""
+        self.changed_settings.update(settings)
         t = time.monotonic()
         self.proc.terminate()
         # The hub stops its services one after the other, each given up to 20 s (SIGINT, SIGTERM, SIGKILL):

@@ -28,7 +28,9 @@ same time fetch a one-question assignment, answer and submit; the instructor col
 --jobs 2 and releases feedback; all 40 at the same time fetch and read it. Nothing is lost, each is graded
 once, each reads only their own feedback, and no one reads the next student's notebook or submission.
 Then the exchange's disk (a 64 MiB tmpfs of its own) is filled: a Submit and a release_assignment fail with
-one Chinese sentence, leave nothing half-written, and go through once there is space again.
+one Chinese sentence, leave nothing half-written, and go through once there is space again. Last, the hub is
+restarted with NativeAuthenticator: a sign-up waits for an administrator's approval, then gets a system account
+and a Lab.
 
 Needs root, Node.js >= 20 (configurable-http-proxy is installed into deploy/hub/node_modules by
 `make hub-proxy` when missing), writable cgroups and Debian's chromium: skipped without them, except
@@ -38,11 +40,15 @@ under CI, where that is a failure.
 from __future__ import annotations
 
 import contextlib
+import grp
 import html
 import json
 import os
+import pwd
 import re
+import secrets
 import shutil
+import signal
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -688,3 +694,69 @@ def test_a_hub_restart_keeps_every_students_server_kernel_and_work(classroom):
         assert hub.server(s, "api/status")["kernels"] >= 0  # through the new proxy, with the old token
     assert kernel in {k["id"] for k in hub.server(student, "api/kernels")}
     assert hub.server(student, "api/contents/restart-note.txt")["content"] == "重启前写的笔记\n"
+
+
+def test_with_nativeauthenticator_a_sign_up_waits_for_approval_then_gets_an_account_and_a_server(classroom):
+    """The hub restarted with RNNLAB_HUB_AUTH=native (self sign-up, a TA as administrator): a new student signs up
+    and cannot log in until the administrator approves them at /hub/authorize; then they log in, the hub creates
+    their system account in the students' group, with a private home holding the course, and starts their Lab.
+    (After the restart test: this one changes how the hub logs people in.)"""
+    hub = classroom.hub
+    admin, newcomer = hub.tas[0], f"{hub.students_group.rsplit('-', 1)[0]}-n1"
+    password = secrets.token_hex(12)
+    hub.accounts.users.append(newcomer)  # killed and removed with the test's other accounts
+    home = Path("/home") / newcomer      # useradd's default: where the hub creates a signed-up student's home
+    hub.restart(RNNLAB_HUB_AUTH="native", RNNLAB_HUB_ADMINS=admin)
+    assert "登录：NativeAuthenticator" in hub.log_tail(200)
+    try:
+        with Browser() as browser:
+            page = browser.new_page()
+            try:
+                for user in (admin, newcomer):
+                    page.goto(f"{hub.url}/hub/signup")
+                    page.fill("input[name=username]", user)
+                    page.fill("input[name=signup_password]", password)
+                    page.fill("input[name=signup_password_confirmation]", password)
+                    page.click("form [type=submit]")
+                    page.locator(".alert").wait_for(timeout=60_000)
+                with pytest.raises(KeyError):
+                    pwd.getpwnam(newcomer)  # signing up makes no system account
+                # Not approved yet: the login page again, nothing started.
+                said = StudentInBrowser(page, hub, newcomer).refused(newcomer, password)
+                assert "has not been authorized" in said, said
+                assert hub.status(f"{hub.url}/hub/api/users/{newcomer}", token=hub.api_token) == 404
+                # The administrator approves the sign-up.
+                page.goto(f"{hub.url}/hub/login?next=/hub/authorize")
+                page.fill("input[name=username]", admin)
+                page.fill("input[name=password]", password)
+                page.click("form [type=submit]")
+                page.wait_for_url("**/hub/authorize**", timeout=60_000)
+                page.goto(f"{hub.url}/hub/authorize/{newcomer}")
+                page.wait_for_url("**/hub/authorize**", timeout=60_000)
+                page.goto(f"{hub.url}/hub/logout")
+                # The student logs in: an account, a home with the course, a Lab.
+                page.goto(f"{hub.url}/hub/login")
+                page.fill("input[name=username]", newcomer)
+                page.fill("input[name=password]", password)
+                page.click("form [type=submit]")
+                page.wait_for_url(f"**/user/{newcomer}/lab**", timeout=120_000)
+                page.locator(".jp-DirListing-item", has_text="rnn-course").wait_for(timeout=60_000)
+            except BaseException as e:
+                path = screenshot(page, SHOTS, "native-failure")
+                if hasattr(e, "add_note"):
+                    e.add_note(f"截图：{path}\nhub 日志：\n{hub.log_tail(40)}")
+                raise
+            finally:
+                page.context.close()
+        account = pwd.getpwnam(newcomer)
+        assert grp.getgrgid(account.pw_gid).gr_name == hub.students_group
+        assert Path(account.pw_dir) == home and (home.stat().st_mode & 0o777) == 0o700 and home.stat().st_uid == account.pw_uid
+        assert hub.pids_of(newcomer) and hub.api(f"/users/{newcomer}")["servers"][""]["ready"]
+    finally:
+        with contextlib.suppress(Exception):
+            hub.api(f"/users/{newcomer}/server", "DELETE")
+        with contextlib.suppress(KeyError):
+            for pid in hub.pids_of(newcomer):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(home, ignore_errors=True)

@@ -284,6 +284,11 @@ class CourseHub(Service):
         self._lap("hub stopped", t)
         self._launch(t, timeout)
 
+    def login_line(self) -> str:
+        """What the hub said, at its latest start, about how people log in (authenticators.configure: 登录：…)."""
+        lines = [line for line in self.log_path.read_text(errors="replace").splitlines() if "登录：" in line]
+        return lines[-1] if lines else ""
+
     def log_tail(self, n: int = 60) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])

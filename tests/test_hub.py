@@ -358,7 +358,7 @@ def test_students_log_in_through_pam_and_only_the_courses_accounts_get_in(classr
     password of the account; a wrong password, and the right password of a system account outside the students' and
     graders' groups, stay on the login page with nothing started."""
     hub = classroom.hub
-    assert "登录：PAM" in hub.log_tail(10_000), hub.log_tail(40)
+    assert "登录：PAM" in hub.login_line(), hub.log_tail(40)
     assert classroom.refusals == ["Invalid username or password"] * 2, classroom.refusals
     assert hub.status(f"{hub.url}/hub/api/users/{hub.outsider}", token=hub.api_token) == 404  # never a hub user
     assert hub.pids_of(hub.outsider) == []
@@ -707,7 +707,7 @@ def test_with_nativeauthenticator_a_sign_up_waits_for_approval_then_gets_an_acco
     hub.accounts.users.append(newcomer)  # killed and removed with the test's other accounts
     home = Path("/home") / newcomer      # useradd's default: where the hub creates a signed-up student's home
     hub.restart(RNNLAB_HUB_AUTH="native", RNNLAB_HUB_ADMINS=admin)
-    assert "登录：NativeAuthenticator" in hub.log_tail(200)
+    assert "登录：NativeAuthenticator" in hub.login_line(), hub.log_tail(40)
     try:
         with Browser() as browser:
             page = browser.new_page()

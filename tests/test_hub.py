@@ -228,79 +228,85 @@ class StudentInBrowser:
         return body.inner_text()
 
 
+@contextlib.contextmanager
+def hub_page(browser, hub: CourseHub, failure_shot: str):
+    """A page of `browser`; a failure inside adds a screenshot and the hub log's tail to the error."""
+    page = browser.new_page()
+    try:
+        yield page
+    except BaseException as e:
+        path = screenshot(page, SHOTS, failure_shot)
+        if hasattr(e, "add_note"):
+            e.add_note(f"截图：{path}\nhub 日志：\n{hub.log_tail(40)}")
+        raise
+    finally:
+        page.context.close()
+
+
 @pytest.fixture(scope="module")
 def classroom(hub) -> Classroom:
     room = Classroom(hub)
     room.lap("start")
     s1, s2, s3, s4 = hub.students
-    with Browser() as browser:
-        page = browser.new_page()
+    with Browser() as browser, hub_page(browser, hub, "failure") as page:
         student = StudentInBrowser(page, hub, s1)
+        # PAM, the default login: a wrong password and an account outside the course's groups get nothing.
+        room.refusals = [student.refused(s1, "not-" + hub.password), student.refused(hub.outsider, hub.password)]
+        # Student 1, in the browser: Chinese Lab, the panel, fetch, answers, Validate, Submit.
+        student.log_in()
+        room.menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+        room.nbgrader_menu = student.open_assignments()
+        room.panel_tab = student.panel_tab
+        student.shot(room, "01-assignments-panel")
+        student.fetch()
+        put_answers(hub, s1)
+        room.validate_text = student.validate()
+        student.shot(room, "02-validate")
+        student.close_dialog()
+        student.submit()
+        student.shot(room, "03-submitted")
+        room.panel_text = page.locator("#assignments").inner_text()
+        # The exchange's disk is full at a second Submit: nbgrader's dialog, with the course's sentence only.
+        filler = fill(hub.exchange)
         try:
-            # PAM, the default login: a wrong password and an account outside the course's groups get nothing.
-            room.refusals = [student.refused(s1, "not-" + hub.password), student.refused(hub.outsider, hub.password)]
-            # Student 1, in the browser: Chinese Lab, the panel, fetch, answers, Validate, Submit.
-            student.log_in()
-            room.menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
-            room.nbgrader_menu = student.open_assignments()
-            room.panel_tab = student.panel_tab
-            student.shot(room, "01-assignments-panel")
-            student.fetch()
-            put_answers(hub, s1)
-            room.validate_text = student.validate()
-            student.shot(room, "02-validate")
+            room.disk_full_dialog = student.submit_refused()
+            student.shot(room, "03b-disk-full")
             student.close_dialog()
-            student.submit()
-            student.shot(room, "03-submitted")
-            room.panel_text = page.locator("#assignments").inner_text()
-            # The exchange's disk is full at a second Submit: nbgrader's dialog, with the course's sentence only.
-            filler = fill(hub.exchange)
-            try:
-                room.disk_full_dialog = student.submit_refused()
-                student.shot(room, "03b-disk-full")
-                student.close_dialog()
-            finally:
-                filler.unlink()
-            room.lap("browser: log in, fetch, validate, submit")
-
-            # Students 2-4 through their servers' REST endpoints.
-            for s in (s2, s3, s4):
-                rest(hub, s, "fetch")
-            room.timestamps[s2] = [submissions(rest(hub, s2, "submit"))[-1]["timestamp"]]  # unanswered
-            put_answers(hub, s2)
-            room.timestamps[s2].append(submissions(rest(hub, s2, "submit"))[-1]["timestamp"])
-            put_answers(hub, s4)
-            room.timestamps[s4] = [submissions(rest(hub, s4, "submit"))[-1]["timestamp"]]
-            put_answers(hub, s3)
-
-            # The due date passes; student 3 submits after it.
-            room.duedate = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
-            hub.instructor("-m", "nbgrader", "db", "assignment", "add", AID, f"--duedate={room.duedate}")
-            time.sleep(0.05)
-            room.timestamps[s3] = [submissions(rest(hub, s3, "submit"))[-1]["timestamp"]]
-            room.lap("REST: fetch, submit")
-
-            # The instructor: collect, grade, feedback.
-            hub.instructor("-m", "nbgrader", "collect", AID)
-            room.lap("collect")
-            room.autograde_out = hub.instructor("-m", "rnnlab.grading", "autograde", AID, "--jobs", "2").stdout
-            room.lap("autograde --jobs 2")
-            hub.instructor("-m", "nbgrader", "generate_feedback", AID)
-            hub.instructor("-m", "nbgrader", "release_feedback", AID)
-            room.lap("generate and release feedback")
-
-            for s in (s2, s3, s4):
-                rest(hub, s, "fetch_feedback")
-            room.feedback_text = student.open_feedback()
-            student.shot(room, "04-feedback")
-            room.lap("feedback fetched and read")
-        except BaseException as e:
-            path = screenshot(page, SHOTS, "failure")
-            if hasattr(e, "add_note"):
-                e.add_note(f"截图：{path}\nhub 日志：\n{hub.log_tail(40)}")
-            raise
         finally:
-            page.context.close()
+            filler.unlink()
+        room.lap("browser: log in, fetch, validate, submit")
+
+        # Students 2-4 through their servers' REST endpoints.
+        for s in (s2, s3, s4):
+            rest(hub, s, "fetch")
+        room.timestamps[s2] = [submissions(rest(hub, s2, "submit"))[-1]["timestamp"]]  # unanswered
+        put_answers(hub, s2)
+        room.timestamps[s2].append(submissions(rest(hub, s2, "submit"))[-1]["timestamp"])
+        put_answers(hub, s4)
+        room.timestamps[s4] = [submissions(rest(hub, s4, "submit"))[-1]["timestamp"]]
+        put_answers(hub, s3)
+
+        # The due date passes; student 3 submits after it.
+        room.duedate = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+        hub.instructor("-m", "nbgrader", "db", "assignment", "add", AID, f"--duedate={room.duedate}")
+        time.sleep(0.05)
+        room.timestamps[s3] = [submissions(rest(hub, s3, "submit"))[-1]["timestamp"]]
+        room.lap("REST: fetch, submit")
+
+        # The instructor: collect, grade, feedback.
+        hub.instructor("-m", "nbgrader", "collect", AID)
+        room.lap("collect")
+        room.autograde_out = hub.instructor("-m", "rnnlab.grading", "autograde", AID, "--jobs", "2").stdout
+        room.lap("autograde --jobs 2")
+        hub.instructor("-m", "nbgrader", "generate_feedback", AID)
+        hub.instructor("-m", "nbgrader", "release_feedback", AID)
+        room.lap("generate and release feedback")
+
+        for s in (s2, s3, s4):
+            rest(hub, s, "fetch_feedback")
+        room.feedback_text = student.open_feedback()
+        student.shot(room, "04-feedback")
+        room.lap("feedback fetched and read")
     print("课程 hub 测试各步用时（秒）：", room.seconds)
     return room
 
@@ -709,45 +715,36 @@ def test_with_nativeauthenticator_a_sign_up_waits_for_approval_then_gets_an_acco
     hub.restart(RNNLAB_HUB_AUTH="native", RNNLAB_HUB_ADMINS=admin)
     assert "登录：NativeAuthenticator" in hub.login_line(), hub.log_tail(40)
     try:
-        with Browser() as browser:
-            page = browser.new_page()
-            try:
-                for user in (admin, newcomer):
-                    page.goto(f"{hub.url}/hub/signup")
-                    page.fill("input[name=username]", user)
-                    page.fill("input[name=signup_password]", password)
-                    page.fill("input[name=signup_password_confirmation]", password)
-                    page.click("form [type=submit]")
-                    page.locator(".alert").wait_for(timeout=60_000)
-                with pytest.raises(KeyError):
-                    pwd.getpwnam(newcomer)  # signing up makes no system account
-                # Not approved yet: the login page again, nothing started.
-                said = StudentInBrowser(page, hub, newcomer).refused(newcomer, password)
-                assert "has not been authorized" in said, said
-                assert hub.status(f"{hub.url}/hub/api/users/{newcomer}", token=hub.api_token) == 404
-                # The administrator approves the sign-up.
-                page.goto(f"{hub.url}/hub/login?next=/hub/authorize")
-                page.fill("input[name=username]", admin)
-                page.fill("input[name=password]", password)
+        with Browser() as browser, hub_page(browser, hub, "native-failure") as page:
+            for user in (admin, newcomer):
+                page.goto(f"{hub.url}/hub/signup")
+                page.fill("input[name=username]", user)
+                page.fill("input[name=signup_password]", password)
+                page.fill("input[name=signup_password_confirmation]", password)
                 page.click("form [type=submit]")
-                page.wait_for_url("**/hub/authorize**", timeout=60_000)
-                page.goto(f"{hub.url}/hub/authorize/{newcomer}")
-                page.wait_for_url("**/hub/authorize**", timeout=60_000)
-                page.goto(f"{hub.url}/hub/logout")
-                # The student logs in: an account, a home with the course, a Lab.
-                page.goto(f"{hub.url}/hub/login")
-                page.fill("input[name=username]", newcomer)
-                page.fill("input[name=password]", password)
-                page.click("form [type=submit]")
-                page.wait_for_url(f"**/user/{newcomer}/lab**", timeout=120_000)
-                page.locator(".jp-DirListing-item", has_text="rnn-course").wait_for(timeout=60_000)
-            except BaseException as e:
-                path = screenshot(page, SHOTS, "native-failure")
-                if hasattr(e, "add_note"):
-                    e.add_note(f"截图：{path}\nhub 日志：\n{hub.log_tail(40)}")
-                raise
-            finally:
-                page.context.close()
+                page.locator(".alert").wait_for(timeout=60_000)
+            with pytest.raises(KeyError):
+                pwd.getpwnam(newcomer)  # signing up makes no system account
+            # Not approved yet: the login page again, nothing started.
+            said = StudentInBrowser(page, hub, newcomer).refused(newcomer, password)
+            assert "has not been authorized" in said, said
+            assert hub.status(f"{hub.url}/hub/api/users/{newcomer}", token=hub.api_token) == 404
+            # The administrator approves the sign-up.
+            page.goto(f"{hub.url}/hub/login?next=/hub/authorize")
+            page.fill("input[name=username]", admin)
+            page.fill("input[name=password]", password)
+            page.click("form [type=submit]")
+            page.wait_for_url("**/hub/authorize**", timeout=60_000)
+            page.goto(f"{hub.url}/hub/authorize/{newcomer}")
+            page.wait_for_url("**/hub/authorize**", timeout=60_000)
+            page.goto(f"{hub.url}/hub/logout")
+            # The student logs in: an account, a home with the course, a Lab.
+            page.goto(f"{hub.url}/hub/login")
+            page.fill("input[name=username]", newcomer)
+            page.fill("input[name=password]", password)
+            page.click("form [type=submit]")
+            page.wait_for_url(f"**/user/{newcomer}/lab**", timeout=120_000)
+            page.locator(".jp-DirListing-item", has_text="rnn-course").wait_for(timeout=60_000)
         account = pwd.getpwnam(newcomer)
         assert grp.getgrgid(account.pw_gid).gr_name == hub.students_group
         assert Path(account.pw_dir) == home and (home.stat().st_mode & 0o777) == 0o700 and home.stat().st_uid == account.pw_uid

@@ -200,6 +200,55 @@ def encode(rnn, embedded, lengths):
     return torch.cat((forward, out[:, 0, H:]), dim=1)          # backward: after reading x[0]
 ''',
     },
+    "loop_sum_typed_ranges_view_hand_norm": {
+        "masked_mean_loss": '''\
+def masked_mean_loss(logits, targets, lengths):
+    total, count = 0.0, 0
+    summed = torch.nn.CrossEntropyLoss(reduction="sum")
+    for b in range(logits.shape[0]):
+        n = int(lengths[b])
+        total = total + summed(logits[b, :n], targets[b, :n])
+        count += n
+    return total / count
+''',
+        "detach_state": '''\
+def detach_state(state):
+    if state is None:
+        return state
+    if isinstance(state, (tuple, list)):
+        return type(state)(x.detach() for x in state)
+    return state.detach()
+''',
+        "last_valid_output": '''\
+def last_valid_output(output, lengths, batch_first=True):
+    last = [int(n) - 1 for n in lengths]
+    if batch_first:
+        return output[range(output.size(0)), last]
+    return output[last, range(output.size(1))]
+''',
+        "encode": '''\
+def encode(rnn, embedded, lengths):
+    packed = nn.utils.rnn.pack_padded_sequence(embedded, torch.as_tensor(lengths).cpu(), batch_first=True,
+                                               enforce_sorted=False)
+    state = rnn(packed)[1]
+    h = state[0] if rnn.mode == "LSTM" else state
+    D = 2 if rnn.bidirectional else 1
+    top = h.view(rnn.num_layers, D, h.shape[1], h.shape[2])[-1]     # (D, B, H): the last layer
+    return torch.cat(list(top), dim=1)
+''',
+        "clipped_step": '''\
+def clipped_step(parameters, optimizer, loss, max_norm):
+    optimizer.zero_grad()
+    loss.backward()
+    grads = [p.grad for p in parameters if p.grad is not None]
+    total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    if total > max_norm:
+        for g in grads:
+            g.mul_(max_norm / (total + 1e-6))
+    optimizer.step()
+    return total.item()
+''',
+    },
 }
 
 WRONG = {
@@ -338,6 +387,11 @@ def encode(rnn, embedded, lengths):
         STEP, "    optimizer.step()\n    return float(norm)\n",
         "    optimizer.step()\n    return float(torch.sqrt(sum((p.grad ** 2).sum() for p in parameters)))\n"), True),
     "step_returns_tensor": ("clipped_step", _edit(STEP, "    return float(norm)\n", "    return norm\n"), True),
+    "step_infinity_norm": ("clipped_step", _edit(
+        STEP, "clip_grad_norm_(parameters, max_norm)", "clip_grad_norm_(parameters, max_norm, norm_type=float(\"inf\"))"),
+        True),
+    "step_zero_grad_after_backward": ("clipped_step", _edit(
+        STEP, "    optimizer.zero_grad()\n    loss.backward()\n", "    loss.backward()\n    optimizer.zero_grad()\n"), True),
 }
 
 # Right but for one contract item with points of its own: exactly these cells are lost.

@@ -1,6 +1,10 @@
-"""Helpers for the in-process tests of the checks modules (tests/test_checks_*.py)."""
+"""Helpers for the in-process tests of the checks modules (tests/test_checks_*.py), and for the oracles' own
+tests (what asking torch costs a fresh kernel)."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 
@@ -29,3 +33,15 @@ def assert_each_reports_not_implemented(module, prefixes: tuple[str, ...]) -> No
         raise NotImplementedError()
     for name in checks_named(module, prefixes):
         assert "还没有实现" in hint_for(getattr(module, name), stub), name
+
+
+def in_a_fresh_interpreter(imports: str, expression: str) -> tuple[str, bool, bool]:
+    """`expression` evaluated in a new Python, as in a student's new kernel: its repr, whether torch's global
+    generator was left where it was, and whether sympy got imported (about a second of CPU there)."""
+    code = (f"import sys, torch\n{imports}\n"
+            "torch.manual_seed(3); drawn = torch.rand(2); torch.manual_seed(3)\n"
+            f"value = {expression}\n"
+            "print(repr(value)); print(torch.equal(torch.rand(2), drawn)); print('sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    value, untouched, sympy = out.splitlines()[-3:]
+    return value, untouched == "True", sympy == "True"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -14,7 +11,7 @@ from torch import nn
 from rnnlab.checks import a2_rnn as checks
 from rnnlab.checks.core import TORCH_HINTS, CheckFailed
 
-from checktools import hint_for
+from checktools import hint_for, in_a_fresh_interpreter
 
 
 # ---------------------------------------------------------------- test-side implementations
@@ -384,12 +381,9 @@ def test_io_shapes_expectation_is_torchs():
 def test_io_shapes_expectation_draws_no_random_number_and_imports_no_sympy():
     """The visible check runs in the student's kernel: it must not advance their generator, and a forward on
     the meta device (torch's Python decompositions) would import sympy there, a second of CPU per kernel."""
-    code = ("import sys, torch\nfrom rnnlab.checks import a2_rnn\n"
-            "torch.manual_seed(3); a = torch.rand(2); torch.manual_seed(3)\n"
-            "shapes = a2_rnn.io_shapes_by_torch(4, 2, 3, 5, 2, False)\n"
-            "print(shapes, torch.equal(torch.rand(2), a), 'sympy' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")[-2]
-    assert out == "((4, 2, 5), (2, 2, 5)) True False", out
+    value, untouched, sympy = in_a_fresh_interpreter("from rnnlab.checks import a2_rnn",
+                                                     "a2_rnn.io_shapes_by_torch(4, 2, 3, 5, 2, False)")
+    assert (value, untouched, sympy) == ("((4, 2, 5), (2, 2, 5))", True, False)
 
 
 IO_BF = checks.check_rnn_io_shapes_batch_first

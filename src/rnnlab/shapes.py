@@ -349,9 +349,9 @@ CPU_WORK = 100_000_000
 
 
 def _small_enough_for_the_cpu(cfg: Config) -> bool:
-    elements = sum(p.numel for p in parameter_shapes(cfg)) + sum(math.prod(t.shape) for t in tensor_shapes(cfg))
-    work = sum(p.numel for p in parameter_shapes(cfg)) * cfg.seq_len * cfg.batch
-    return elements <= CPU_ELEMENTS and work <= CPU_WORK
+    params = sum(p.numel for p in parameter_shapes(cfg))
+    elements = params + sum(math.prod(t.shape) for t in tensor_shapes(cfg))
+    return elements <= CPU_ELEMENTS and params * cfg.seq_len * cfg.batch <= CPU_WORK
 
 
 def torch_shapes(cfg: Config) -> tuple[dict[str, tuple], dict[str, tuple]]:

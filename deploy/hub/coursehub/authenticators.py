@@ -4,7 +4,8 @@
   when the account is in the students' or the graders' system group;
 - native: NativeAuthenticator — students sign up on the hub's page, an administrator
   (RNNLAB_HUB_ADMINS) approves them at /hub/authorize; the hub then creates their system account;
-tests/test_hub.py runs the default, PAM, with real system accounts and passwords.
+tests/test_hub.py runs the default, PAM, with real system accounts and passwords, and at its end restarts the
+hub with NativeAuthenticator for a sign-up, an approval and a login.
 LTI (a learning platform logging students in) is jupyterhub-ltiauthenticator: see deploy/README.md.
 """
 

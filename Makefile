@@ -166,6 +166,8 @@ bench: env
 	$(BIN)/python benchmarks/gradebook_throughput.py
 	@# As root (real system users and cgroups, like tests/test_hub.py); skipped with a message otherwise.
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python benchmarks/hub_load.py; else echo "benchmarks/hub_load.py 需要 root（真实的系统用户），跳过"; fi
+	@# Last, as long as make test itself: the suite under a /proc sampler, CPU seconds per test file.
+	$(BIN)/python benchmarks/suite_cost.py
 
 clean-env:
 	rm -rf $(VENV)

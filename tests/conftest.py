@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -68,6 +70,17 @@ SLOWEST_FIRST = ("test_parallel_autograde",   # builds the shared regenerated co
                  "test_explorers_training",
                  "test_student_first_hour",
                  "test_instructor_cli")       # the rest take seconds
+
+
+# benchmarks/suite_cost.py charges every process to the test file its worker was running: it names a
+# file here (RNNLAB_TEST_TIMELINE), and each worker adds a line when a test starts.
+TIMELINE = os.environ.get("RNNLAB_TEST_TIMELINE")
+
+
+def pytest_runtest_setup(item):
+    if TIMELINE:
+        with open(TIMELINE, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"pid": os.getpid(), "t": time.time(), "file": item.module.__name__}) + "\n")
 
 
 def pytest_collection_modifyitems(config, items):

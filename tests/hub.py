@@ -113,6 +113,8 @@ class Accounts:
     def add_users(self, names: list[str], group: str | None, password: str | None = None) -> list[str]:
         """All `names` in one `newusers` call: primary group `group` (None: a group of the user's name), system
         password `password` (None: a random one nobody knows)."""
+        if not names:  # a hub with no TA (tas=0): newusers refuses empty input
+            return []
         lines = [f"{n}:{password or secrets.token_hex(12)}::{group or ''}:rnnlab hub test:{self.homes / n}:/bin/bash"
                  for n in names]
         self.users += names  # before creating: a half-done batch is removed too

@@ -252,6 +252,10 @@ def test_clip_grad_norm_returns_the_total_norm_before_clipping(lec, seed):
     match = re.search(r"裁剪前的总范数 ([\d.]+)，clip_grad_norm_ 的返回值 ([\d.]+)，裁剪后的总范数 ([\d.]+)",
                       lec["_printed"]["ch06-clip-code"])
     assert match and match[1] == match[2] and match[3] == "1.0000"
+    # The factor is max_norm / (norm + 1e-6), as the prose says: seen only on a gradient of that size; a zero
+    # gradient stays zero (no nan).
+    assert "梯度乘的是 0.3333 = 1e-6 / (2e-6 + 1e-6)" in lec["_printed"]["ch06-clip-code"]
+    assert "梯度全是 0：返回 0.0，梯度仍是 [0.0, 0.0]" in lec["_printed"]["ch06-clip-code"]
 
 
 @pytest.mark.parametrize("seed", CHEAP_SEEDS)

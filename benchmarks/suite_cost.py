@@ -7,8 +7,9 @@ thread here reads /proc five times a second: every process's CPU time, its paren
 and the machine's busy time. tests/conftest.py writes which test file each xdist worker is in, and when
 (RNNLAB_TEST_TIMELINE); a process is charged to the file its worker was running when it appeared
 (a kernel, an nbgrader command, Chromium, a student's server under the hub: all descendants of a
-worker). Processes that detach (PostgreSQL's server) are listed apart, and so is the workers' own CPU
-(in-process tests).
+worker). The workers' own CPU (in-process tests, fixtures, the Python side of browsers and crowds) is
+read as a series and charged to the file each worker ran at that moment. Processes that detach
+(PostgreSQL's server) are listed apart.
 
 The floor is the machine's busy CPU seconds divided by the cores: no scheduling gets the suite under
 it. Wall time over floor is how busy the run kept the cores. Writes benchmarks/suite_cost.json.
@@ -72,6 +73,7 @@ class Sampler(threading.Thread):
         self.busy: list[tuple[float, int]] = []
         self.stop = threading.Event()
         self.first_scan = True
+        self.controller = -1  # pytest's pid: its children are the xdist workers, whose CPU is kept as a series
 
     def run(self):
         while not self.stop.is_set():
@@ -94,6 +96,8 @@ class Sampler(threading.Thread):
             if self.first_scan:  # running before the suite: only what it spends from now on counts
                 p["cpu0"] = cpu
             p["cpu"] = cpu - p["cpu0"]
+            if p["ppid"] == self.controller:
+                p.setdefault("series", []).append((now, p["cpu"]))
             p["last"] = now
             if now - p["first"] < 2:  # a forked child takes its real command line when it execs
                 p["cmd"] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:300]
@@ -115,6 +119,12 @@ def attribute(procs: list[dict], timeline: list[dict], me: int):
     for p in procs:
         if p["pid"] in by_worker:
             workers_cpu += p["cpu"]
+            # The worker's own CPU (in-process tests, fixtures, driving browsers and hubs) to the file it ran then.
+            previous = 0.0
+            for t, cpu in p.get("series", []):
+                running = [f for tt, f in by_worker[p["pid"]] if tt <= t]
+                files[running[-1] if running else "(collection)"]["pytest worker"] += cpu - previous
+                previous = cpu
             continue
         q, worker = p, None
         for _ in range(64):
@@ -143,8 +153,11 @@ def main(argv=None) -> int:
     start = time.time()
     cmd = [sys.executable, "-m", "pytest", "-n", str(args.workers), "--dist", "loadfile", "--no-loadscope-reorder",
            "-q", "-p", "no:cacheprovider", *extra]
-    done = subprocess.run(cmd, cwd=REPO, env={**os.environ, "RNNLAB_TEST_TIMELINE": str(timeline_path)},
-                          capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, "RNNLAB_TEST_TIMELINE": str(timeline_path)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler.controller = proc.pid
+    out, err = proc.communicate()
+    done = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
     wall = time.time() - start
     sampler.stop.set()
     sampler.join()
@@ -168,7 +181,7 @@ def main(argv=None) -> int:
 
     print(f"{summary}\nwall {wall:.0f} s on {cores} cores; the machine was busy {machine:.0f} CPU s "
           f"(floor {machine / cores:.0f} s, cores {100 * machine / cores / wall:.0f}% busy; budget {BUDGET_S} s)")
-    print(f"workers' own CPU (in-process tests) {workers_cpu:.0f} s; this sampler {own:.0f} s; outside the workers: "
+    print(f"workers' own CPU {workers_cpu:.0f} s (in the files below as 'pytest worker'); this sampler {own:.0f} s; outside the workers: "
           + ", ".join(f"{name} {v:.0f}" for name, v in detached.most_common(6)))
     for f, total, k in per_file:
         print(f"{total:7.1f}  {f:<32} " + ", ".join(f"{name} {v:.0f}" for name, v in k.most_common(4)))

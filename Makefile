@@ -10,6 +10,8 @@ STAMP  := $(VENV)/.rnnlab-installed
 # Where a CPU-only torch comes from when pip has no local wheel (see README).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 PORT   ?= 8888
+# make test: xdist workers, one per core this process may use, between 2 and 4.
+TEST_JOBS ?= $(shell $(PYTHON) -c 'import os; print(max(2, min(4, len(os.sched_getaffinity(0)))))')
 LAB_ARGS ?=
 # The course's JupyterLab set-up under share/jupyter: the Chinese UI and no news prompt (settings
 # overrides), and the rnnlab-lab extension (a notebook is not marked modified just by opening it).
@@ -74,11 +76,12 @@ jupyter-files:
 lab: env
 	$(BIN)/jupyter lab --port=$(PORT) $(ALLOW_ROOT) --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) notebooks/00_overview.ipynb
 
-# Two workers, one test file each at a time (--dist loadfile keeps a file's shared graded class in
-# one worker): the slow files grade, run kernels or drive a browser side by side on 2 cores. Files
-# go out slowest first (tests/conftest.py; xdist would otherwise start the files with most tests).
+# One worker per core (at least 2, at most 4: the suite has been run with 4 at once), one test file each
+# at a time (--dist loadfile keeps a file's shared graded class in one worker): the slow files grade,
+# run kernels or drive a browser side by side. Files go out slowest first (tests/conftest.py; xdist
+# would otherwise start the files with most tests). TEST_JOBS=N: another number of workers.
 test: env
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder
 
 # Everything but the end-to-end tests (real nbgrader CLI, real browser): seconds, not minutes.
 test-fast: env

@@ -1,8 +1,8 @@
 """What `make test` costs, test file by test file: the CPU seconds of every process each file starts.
 
-    python benchmarks/suite_cost.py [--workers 2]        # as root, like CI (the hub and PostgreSQL tests)
+    python benchmarks/suite_cost.py [--workers N]        # as root, like CI (the hub and PostgreSQL tests)
 
-Runs the suite exactly as `make test` does (pytest -n 2 --dist loadfile --no-loadscope-reorder) while a
+Runs the suite as `make test` does (pytest -n N --dist loadfile --no-loadscope-reorder, N = --workers) while a
 thread here reads /proc five times a second: every process's CPU time, its parent and its command line,
 and the machine's busy time. tests/conftest.py writes which test file each xdist worker is in, and when
 (RNNLAB_TEST_TIMELINE); a process is charged to the file its worker was running when it appeared
@@ -144,7 +144,8 @@ def attribute(procs: list[dict], timeline: list[dict], me: int):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=max(2, min(4, len(os.sched_getaffinity(0)))),
+                        help="xdist workers (default: as make test, one per core, 2 to 4)")
     args, extra = parser.parse_known_args(argv)
 
     timeline_path = Path(tempfile.mkstemp(prefix="rnnlab-timeline-", suffix=".jsonl")[1])

@@ -29,7 +29,7 @@ def pytest_configure(config):
         _RUN_TMP = tempfile.mkdtemp(prefix="rnnlab-test-")
         os.environ["TMPDIR"] = _RUN_TMP
         tempfile.tempdir = _RUN_TMP
-        # `make test` runs two workers on two cores, and every kernel they start (grading, lectures,
+        # `make test` runs a worker per core (two here), and every kernel they start (grading, lectures,
         # JupyterLab) inherits this: torch's default of one thread per core would have each kernel spin
         # against the other worker (measured: the a6 answer matrix took twice as long beside a busy core).
         os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -164,6 +164,7 @@ bench: env
 	$(BIN)/python benchmarks/explorer_latency.py
 	$(BIN)/python benchmarks/autograde_speed.py
 	$(BIN)/python benchmarks/sandbox_overhead.py
+	$(BIN)/python benchmarks/parallel_autograde.py
 	$(BIN)/python benchmarks/training_explorer.py
 	$(BIN)/python benchmarks/student_footprint.py
 	$(BIN)/python benchmarks/gradebook_throughput.py

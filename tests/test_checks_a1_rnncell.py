@@ -395,6 +395,15 @@ def test_a_crash_in_one_cell_of_the_any_cell_check_names_that_cell():
     assert "NoneType" in msg and msg.splitlines()[-1] == "（出错的这一例：bias=False 的单元，cell.bias_ih、cell.bias_hh 都是 None，h0 全零）"
 
 
+def test_a_step_that_adds_no_bias_is_sent_to_the_default_call_not_told_it_mishandles_none():
+    """With bias_hh=None it looks like "dropped the given bias_ih", but the student never adds any bias: the
+    None check names the default call as the mistake (a wrong diagnosis is worse than none)."""
+    no_bias = step_with(lambda x, h, wi, wh, bi, bh, nl: act(x @ wi.T + h @ wh.T, nl))
+    msg = hint_for(STEP_NONE, no_bias)
+    assert msg.endswith(HINTS["step_core_first"]) and "分别判断" not in msg
+    assert hint_for(STEP, no_bias).endswith(HINTS["no_biases"])
+
+
 def test_an_items_check_points_at_the_main_check_only_when_that_fails():
     """A wrong default call (or main loop) is named as the thing to fix first; a right one never is."""
     wrong_core = step_with(lambda x, h, wi, wh, bi, bh, nl: act(plus(x @ wi.T - h @ wh.T, bi, bh), nl))

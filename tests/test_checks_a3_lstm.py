@@ -336,6 +336,15 @@ def _fixed(text: str) -> list[str]:
     return [p for p in re.split(r"\{[a-z_]*\}", text.replace("{{k}}", "{k}")) if len(p) >= 6]
 
 
+def test_a_typo_in_split_is_not_called_a_second_dimension_assumption():
+    """The 1-D hint is for an index error only: a NameError in split_lstm_gates is not about dimensions."""
+    def split(weight):
+        return wieght.chunk(4)  # noqa: F821  (the student's typo)
+
+    msg = hint_for(a3.check_split_lstm_gates_bias, split)
+    assert "NameError" in msg and _fixed(HINTS["split_bias_error"])[0] not in msg
+
+
 @pytest.mark.parametrize("key", sorted(MISTAKES))
 def test_each_mistake_gets_exactly_its_hint(key):
     check, wrong = MISTAKES[key]

@@ -297,7 +297,7 @@ def _shape_hint_hn(got, want, case: Case) -> str:
     if L > 1 and got in ((1, B, H), (B, H)):
         return "h_n 应当包含每一层最后的隐状态（num_layers 个），不只是最上面一层的。"
     if got == (B, H):
-        return "h_n 总是三维的 (num_layers, batch, hidden_size)，即使 num_layers=1。"
+        return "输入是一批序列 (seq, batch, …) 时，h_n 是三维的 (num_layers, batch, hidden_size)，即使 num_layers=1。"
     return ""
 
 
@@ -550,7 +550,7 @@ def _io_pair(result, label):
 @fresh_torch_state
 def check_rnn_io_shapes(rnn_io_shapes) -> str:
     """Visible check for `rnn_io_shapes` with batch_first=False (one and more layers, the defaults);
-    torch's meta-device forward is the expectation (never printed). batch_first=True is checked apart."""
+    torch's CPU forward of zeros is the expectation (never printed). batch_first=True is checked apart."""
     name = "rnn_io_shapes"
     wants = [io_shapes_by_torch(*c[:6]) for c in IO_CASES]
     for (T, B, I, H, L, bf, defaults), (want_out, want_hn) in zip(IO_CASES, wants):

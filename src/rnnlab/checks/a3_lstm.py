@@ -89,7 +89,7 @@ HINTS = {
     "split_columns": "{label}：每一块的行数和传入的 weight 一样多。4 个门块是沿第 0 维（行）叠放的，"
                      "要按行切成 4 块，而不是按列。",
     "split_bias_dims": "{label}：一维的偏置切出来的每一块也应当是一维的，不要改变它的维数。",
-    "split_bias_error": "这一例传入的是一维的偏置（二维的权重都通过了）：split_lstm_gates 也要能切一维的张量，"
+    "split_bias_error": "这一例传入的是一维的偏置：split_lstm_gates 也要能切一维的张量，"
                         "不要假定 weight 有第 1 维（例如 weight.shape[1]、weight[:, ...]）。",
     "split_interleaved": "{label}：每个门块占连续的一段行，而结果像是每隔 4 行取一行："
                          "检查 view/reshape 时哪一维是「门块」、哪一维是「隐藏单元」。",
@@ -420,7 +420,8 @@ def run_split(split_lstm_gates, weight: torch.Tensor, label: str):
         result = call(split_lstm_gates, name, arg)
     except CheckFailed as e:
         msg = str(e)
-        if weight.dim() == 1 and "还没有实现" not in msg:
+        # Only an index error on the 1-D case means a second dimension was assumed (a typo is just a typo).
+        if weight.dim() == 1 and "IndexError" in msg:
             fail(f"{msg}\n{HINTS['split_bias_error']}（这一例：{label}）")
         fail(msg if "还没有实现" in msg else f"{msg}\n（这一例：{label}）")
     if not close(arg, weight, atol=0, rtol=0):

@@ -237,9 +237,11 @@ TORCH_HINTS = {
     "stack": (("stack expects each tensor to be equal size",),
      "torch.stack 要求每个张量的形状相同：检查每一步放进列表的张量。"),
     "einsum": (("einsum():",),
-     "einsum 的下标与张量的形状对不上：同一个字母在各处代表的长度必须相同；PyTorch 的权重按 (输出, 输入) 存放。"),
+     "einsum 的下标与张量对不上：每个张量的下标个数要等于它的维数，同一个字母在各处代表的长度必须相同；"
+     "PyTorch 的权重按 (输出, 输入) 存放。"),
     "inplace": (("in-place operation", "modified by an inplace operation", "is being modified inplace"),
-     "原地操作（+=、*=、add_、sigmoid_ 之类）改了一个求梯度还要用到的张量：改写成产生新张量的写法，"
+     "原地操作（+=、*=、add_、sigmoid_ 之类）不能用在这里：它改的是要求梯度的参数、chunk/split 切出的视图，"
+     "或者求梯度还要用到的张量。改写成产生新张量的写法，"
      "例如 a = a + b，而不是 a += b。"),
     "proj_size": (("proj_size argument is only supported for lstm",),
      "只有 nn.LSTM 接受 proj_size 参数：nn.RNN、nn.GRU 即使传 proj_size=0 也会报错，建它们时不要传这个参数。"),

@@ -499,3 +499,13 @@ def test_gru_param_shapes_asked_of_torch_is_refused_in_chinese(name):
     msg = hint_for(a4.check_gru_param_shapes, GRU_ASKS_TORCH[name])
     assert msg.startswith("gru_param_shapes 要你自己推导") and msg.count("。") == 1
     assert nn.GRU(3, 4).weight_ih_l0.shape == (12, 3)  # lifted after the check
+
+
+def test_an_index_error_unrelated_to_a_bias_is_not_called_a_one_dimensional_bias():
+    """h_prev.shape[2] fails with "tuple index out of range" on every case: no bias was touched."""
+    def step(x_t, h_prev, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+        H = h_prev.shape[2]
+        return h_prev[:, :H]
+
+    msg = hint_for(a4.check_gru_cell_step, step)
+    assert "IndexError" in msg and HINTS["split_bias_1d"] not in msg

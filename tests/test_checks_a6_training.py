@@ -774,3 +774,27 @@ def test_shape_and_type_messages():
     assert hint("case_new") in hint_for(LOSS, lambda logits, targets, lengths: masked_loss(logits, targets, lengths)
                                         + (0.5 if logits.shape[0] == 5 else 0))
     assert TORCH_HINTS["index"][1] not in hint_for(LAST, last_with(after=True))
+
+
+def test_zero_grad_after_backward_gets_a_norm_hint_that_names_it():
+    """A norm of 0 also comes from backward, zero_grad, then clip: the hint names both causes, not only
+    "clipped before backward"."""
+    msg = hint_for(NORM, step_with(zero_after_backward=True))
+    assert "backward 之后又把梯度清零" in msg
+
+
+def test_an_index_error_gets_a_layout_or_off_by_one_hint_only_when_torch_says_which():
+    """Right layout, lengths[b] used without − 1: not told it swapped the layout; a layout swap still is."""
+    def off_by_one(output, lengths, batch_first=True):
+        lengths = torch.as_tensor(lengths)
+        if batch_first:
+            return output[torch.arange(output.shape[0]), lengths]
+        return output[lengths, torch.arange(output.shape[1])]
+
+    msg = hint_for(LAST_TM, off_by_one)
+    assert "IndexError" in msg and hint("last_time_major") not in msg
+
+    def unknown(output, lengths, batch_first=True):
+        return output[torch.arange(output.shape[0] + 7)][:, 0]
+
+    assert hint("last_time_major") not in hint_for(LAST_TM, unknown)

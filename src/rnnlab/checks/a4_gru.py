@@ -41,7 +41,7 @@ from rnnlab.checks.core import (  # noqa: F401  (expect_close, CheckFailed: the 
 
 HINTS = {
     # gru_cell_step: named mistakes (each matched against an nn.GRUCell loaded with edited tensors)
-    "paper_reset": "结果与论文（以及 d2l）写法的 GRU 一致，而不是 PyTorch 的：两者的差别在重置门 r 作用的位置。"
+    "paper_reset": "结果与 GRU 论文正式版本（arXiv 第 3 版）和 d2l 写法的 GRU 一致，而不是 PyTorch 的：两者的差别在重置门 r 作用的位置。"
                    "再读一遍题目里候选隐状态 n 的公式，看 r 乘的究竟是哪一项。",
     "b_hn_outside": "b_hn（bias_hh 的第三块）加的位置不对：在 PyTorch 里它和 W_hn h_prev 一起受重置门 r 控制，"
                     "而不是加在 r ⊙ (…) 的外面。",
@@ -295,7 +295,7 @@ def run_gru_cell_step(gru_cell_step, args, label: str = "gru_cell_step") -> torc
         sizes = {int(m.group(1)), int(m.group(2))} if m else set()
         if hidden in sizes and sizes & _four_block_sizes(hidden) and not sizes & {batch, input_size}:
             extra = HINTS["four_blocks"] + "\n"
-        elif "IndexError" in msg and ("dimension 1" in msg or "out of range" in msg):
+        elif "IndexError" in msg and ("range of [-1, 0], but got 1" in msg or "tensor of dimension 1" in msg):
             extra = HINTS["split_bias_1d"] + "\n"
         fail(f"{msg}\n{extra}（出错的这一例：{label}）")
     if tripped:  # the student's code caught our refusal and went on

@@ -23,6 +23,7 @@ one its mistake.
 from __future__ import annotations
 
 import copy
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -168,7 +169,8 @@ HINTS = {
     "norm_type": "{what} 应当返回 Python 的 float（裁剪之前的总范数），实际返回的是 {got}。",
     "norm_none": "{what} 返回了 None：是不是忘了 return 裁剪之前的总范数？",
     "norm_not_zeroed": "{what}：返回的范数把上一步留下的梯度也算进去了：先把梯度清零，再 backward。",
-    "norm_before_backward": "{what}：返回的范数是 backward 之前的梯度的（你的是 {got:.4g}）：裁剪和记下范数都要在 loss.backward() 之后。",
+    "norm_before_backward": "{what}：返回的范数里没有这一次的梯度（你的是 {got:.4g}）：裁剪放在了 loss.backward() 之前，"
+                            "或者 backward 之后又把梯度清零了。裁剪和记下范数都要在 backward 之后、清零之前。",
     "norm_generic": "{what}：返回的范数不对（你的是 {got:.4g}）。它应当是这一次 backward 得到的所有梯度连成一个长向量后的 2-范数，"
                     "在裁剪之前量。",
 }
@@ -666,12 +668,20 @@ def run_last_valid_output(fn, case: LastCase):
     kwargs = {} if case.defaults else {"batch_first": case.batch_first}
 
     def where(msg: str) -> str:
-        if "IndexError" not in msg and "out of range" not in msg.lower():
+        # A hint only where torch's index error says which mistake it is: index T on the time dimension is
+        # lengths[b] used as an index; on a (T, B, H) output, batch numbers on the time dimension (or time
+        # steps on the batch dimension) are the layout mistake. Any other index error gets no guess.
+        m = re.search(r"index (\d+) is out of bounds for dimension (\d+) with size (\d+)", msg)
+        if not m:
             return ""
-        if not case.batch_first:
-            return HINTS["last_time_major"]
+        index, dim, size = map(int, m.groups())
         B, T, _ = case.sizes
-        return HINTS["last_index_full"] if max(case.lengths) == T else ""
+        time_dim = 1 if case.batch_first else 0
+        if dim == time_dim and index == size == T and max(case.lengths) == T:
+            return HINTS["last_index_full"]
+        if not case.batch_first and ((dim == 0 and size == T and index < B) or (dim == 1 and size == B)):
+            return HINTS["last_time_major"]
+        return ""
 
     got = run(fn, name, (padded, lengths), case.label, lengths_list=case.as_list, kwargs=kwargs,
               extra_error_hint=where)

@@ -218,7 +218,7 @@ TORCH_HINTS = {
      "交给单元的输入与隐状态的批量大小不一致：cell(x_t, h) 里 x_t 是 (批量, 特征)，h 是 (批量, hidden_size)。"
      "检查 x[t] 取到的是不是第 t 个时间步（时间步在第 0 维），以及隐状态是不是二维的 (批量, hidden_size)。"),
     "hidden_dims": (("expected hidden to be 1d or 2d", "expected hx to be 1d or 2d"),
-     "单元的隐状态应当是二维的 (批量, hidden_size)；(层数, 批量, hidden_size) 是 nn.RNN 的 h_0 的形状。"),
+     "单元的隐状态应当是二维的 (批量, hidden_size)；(层数×方向数, 批量, hidden_size) 是 nn.RNN 这类模块的 h_0 的形状。"),
     "input_dims": (("expected input to be 1d or 2d",),
      "单元每次只读入一个时间步：应当传入 x[t]（形状 (批量, 特征)），而不是整条序列。"),
     "hidden_size": (("has inconsistent hidden_size",),
@@ -252,13 +252,13 @@ TORCH_HINTS = {
     # range for tensor of size ...", "index out of range in self"; Python's "tuple/list index out of range".
     "index": (("out of bounds for dimension", "index out of range", "out of range for tensor of size"),
      "下标超出了范围：先看出错的这一行按哪一维取下标、取的是第几个，再看被取的张量（或元组、列表）在这一维上实际有多长。"
-     "例如 nn.RNN 这类模块的 h0、h_n 是 (层数×方向数, 批量, hidden_size)，h0[k] 按第 0 维取第 k 个，自己新建的全零 h0 也要有这一维；"
+     "例如输入带批量维时，nn.RNN 这类模块的 h0、h_n 是 (层数×方向数, 批量, hidden_size)，h0[k] 按第 0 维取第 k 个，自己新建的全零 h0 也要有这一维；"
      "循环的范围 range(...) 不要超过被取下标的那一维的长度。"),
     # IndexError: torch's "Dimension out of range (expected to be in range of [-2, 1], but got 2)",
     # "too many indices for tensor of dimension 2".
     "dim_range": (("dimension out of range", "too many indices for tensor of dimension"),
      "用到的维度编号超出了张量的维数（或者下标比维数多）：先看出错的这一行里的 dim=…、transpose(…)、x[:, t] 之类，"
-     "再看那个张量实际是几维的。例如模块的 h0、h_n 是三维的 (层数×方向数, 批量, hidden_size)，h0[k] 是二维的 (批量, hidden_size)；"
+     "再看那个张量实际是几维的。例如输入带批量维时，模块的 h0、h_n 是三维的 (层数×方向数, 批量, hidden_size)，h0[k] 是二维的 (批量, hidden_size)；"
      "整条序列 x 是三维的，x[t] 是二维的；偏置是一维的。"),
     "view": (("view size is not compatible with input tensor's size and stride",),
      "view 只能用在元素的存放方式恰好合适的张量上（转置之后的往往不行）。若只是改变形状（例如把两维合成一维），"

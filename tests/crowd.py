@@ -20,6 +20,7 @@ import os
 import pwd
 import statistics
 import time
+import urllib.error
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -119,11 +120,18 @@ def _read_feedback(crowd: Crowd, hub: CourseHub, user: str, aid: str) -> None:
     crowd.feedback[user] = page["content"]
 
 
-def _all_at_once(students: list[str], fn) -> None:
-    """fn(student) for every student at the same time; the first failure is raised (after all finished)."""
+def _all_at_once(hub: CourseHub, students: list[str], fn) -> None:
+    """fn(student) for every student at the same time. After all finished, a failure is raised with how many
+    failed, the first one's HTTP answer and the hub's log (the students' servers log there too): a rare
+    refusal under load must say where it came from."""
     with ThreadPoolExecutor(max_workers=len(students)) as pool:
-        for future in [pool.submit(fn, s) for s in students]:
-            future.result()
+        futures = {s: pool.submit(fn, s) for s in students}
+    failed = {s: f.exception() for s, f in futures.items() if f.exception() is not None}
+    if failed:
+        student, error = next(iter(failed.items()))
+        answer = error.read().decode(errors="replace")[:2000] if isinstance(error, urllib.error.HTTPError) else ""
+        raise AssertionError(f"{len(failed)} of {len(students)} students failed, first {student}: {error!r} {answer}\n"
+                             f"hub log:\n{hub.log_tail(150)}") from error
 
 
 def class_at_once(hub: CourseHub, students: list[str], aid: str = AID) -> Crowd:
@@ -138,7 +146,7 @@ def class_at_once(hub: CourseHub, students: list[str], aid: str = AID) -> Crowd:
 
     release(hub, aid)
     lap("release")
-    _all_at_once(students, lambda s: _answer(crowd, hub, s, aid))
+    _all_at_once(hub, students, lambda s: _answer(crowd, hub, s, aid))
     lap("fetch, answer, submit")
     hub.instructor("-m", "nbgrader", "collect", aid)
     lap("collect")
@@ -147,6 +155,6 @@ def class_at_once(hub: CourseHub, students: list[str], aid: str = AID) -> Crowd:
     hub.instructor("-m", "nbgrader", "generate_feedback", aid)
     hub.instructor("-m", "nbgrader", "release_feedback", aid)
     lap("generate and release feedback")
-    _all_at_once(students, lambda s: _read_feedback(crowd, hub, s, aid))
+    _all_at_once(hub, students, lambda s: _read_feedback(crowd, hub, s, aid))
     lap("fetch and read feedback")
     return crowd
